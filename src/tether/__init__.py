@@ -1,0 +1,1 @@
+"""tether: an open MCP host."""

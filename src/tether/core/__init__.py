@@ -1,0 +1,1 @@
+"""The domain: the call path, policy, approvals, activity. No I/O happens here."""

@@ -1,0 +1,69 @@
+"""What a source is (the ToolSource protocol) and how its tools are named in the host.
+
+A tool is exposed as ``<source>__<tool>`` so two sources can never clash and a tool keeps
+its name when other sources come and go. This module must not start or talk to anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from anyio.abc import TaskStatus
+
+from tether.errors import InvalidName
+from tether.types import JSON, PromptDef, ResourceDef, SourceStatus, ToolDef, ToolResult
+
+SEPARATOR = "__"
+_SOURCE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]|_(?!_)){0,47}$")
+
+
+class ToolSource(Protocol):
+    """Something that lists and calls tools: a local extension or a remote connector.
+
+    ``run`` is started by the host in its task group and keeps the source alive
+    (connecting, restarting, following ``list_changed``) until ``close`` is called.
+    It reports ``task_status.started()`` once the first connection attempt is over,
+    whether it succeeded or not; ``status`` then says which.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def status(self) -> SourceStatus: ...
+
+    async def run(self, *, task_status: TaskStatus[None]) -> None: ...
+
+    async def list_tools(self) -> Sequence[ToolDef]: ...
+
+    async def list_prompts(self) -> Sequence[PromptDef]: ...
+
+    async def list_resources(self) -> Sequence[ResourceDef]: ...
+
+    async def call_tool(self, name: str, arguments: Mapping[str, JSON]) -> ToolResult: ...
+
+    async def close(self) -> None: ...
+
+
+def check_source_name(name: str) -> str:
+    """Return ``name`` if it can name a source, else raise InvalidName saying what is allowed."""
+    if not _SOURCE_NAME.match(name):
+        raise InvalidName(
+            f"'{name}' cannot name a source: use 1 to 48 lowercase letters, digits, '-' or '_' "
+            f"(no '{SEPARATOR}'), starting with a letter or digit"
+        )
+    return name
+
+
+def qualify(source: str, tool: str) -> str:
+    return f"{source}{SEPARATOR}{tool}"
+
+
+def split_qualified(name: str) -> tuple[str, str] | None:
+    """``'files__read'`` -> ``('files', 'read')``; None when the name has no source prefix."""
+    source, sep, tool = name.partition(SEPARATOR)
+    if not sep or not source or not tool:
+        return None
+    return source, tool
