@@ -1,9 +1,10 @@
-"""Shared test set-up: every async test runs on anyio (asyncio backend); strict mode turns skips into failures."""
+"""Shared test set-up: async tests run on anyio's asyncio backend (anyio_mode = auto); strict mode
+turns skips into failures."""
 
 from __future__ import annotations
 
-import inspect
 import os
+from collections.abc import Generator
 
 import pytest
 
@@ -15,19 +16,15 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            item.add_marker(pytest.mark.anyio)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if STRICT and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped under TETHER_TEST_STRICT=1: {report.longrepr}"
+    return report
 
 
 @pytest.fixture(autouse=True)

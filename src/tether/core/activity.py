@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from tether.types import JSON, ActivityRecord, JSONObject
 
@@ -30,8 +30,11 @@ class ActivityEvent:
     tool: str | None = None
 
     def data(self) -> dict[str, JSON]:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
-                if f.name not in ("source", "tool")}
+        return {
+            f.name: _jsonable(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name not in ("source", "tool")
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +96,9 @@ class ToolsChanged(ActivityEvent):
 
 def _jsonable(value: object) -> JSON:
     if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+        return [_jsonable(v) for v in cast(Sequence[object], value)]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in cast(Mapping[object, object], value).items()}
     return value
 
 
@@ -104,23 +107,55 @@ def canonical_json(value: JSON) -> str:
 
 
 def record_hash(
-    *, seq: int, at: datetime, kind: str, actor: str, source: str | None, tool: str | None,
-    data: JSONObject, prev_hash: str,
+    *,
+    seq: int,
+    at: datetime,
+    kind: str,
+    actor: str,
+    source: str | None,
+    tool: str | None,
+    data: JSONObject,
+    prev_hash: str,
 ) -> str:
-    body = canonical_json({
-        "seq": seq, "at": at.isoformat(), "kind": kind, "actor": actor,
-        "source": source, "tool": tool, "data": data, "prev": prev_hash,
-    })
+    body = canonical_json(
+        {
+            "seq": seq,
+            "at": at.isoformat(),
+            "kind": kind,
+            "actor": actor,
+            "source": source,
+            "tool": tool,
+            "data": data,
+            "prev": prev_hash,
+        }
+    )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 def seal(event: ActivityEvent, *, actor: str, at: datetime, seq: int, prev_hash: str) -> ActivityRecord:
     """The record that follows ``prev_hash`` at position ``seq``."""
     data = event.data()
-    digest = record_hash(seq=seq, at=at, kind=event.kind, actor=actor, source=event.source,
-                         tool=event.tool, data=data, prev_hash=prev_hash)
-    return ActivityRecord(seq=seq, at=at, kind=event.kind, actor=actor, source=event.source,
-                          tool=event.tool, data=data, prev_hash=prev_hash, hash=digest)
+    digest = record_hash(
+        seq=seq,
+        at=at,
+        kind=event.kind,
+        actor=actor,
+        source=event.source,
+        tool=event.tool,
+        data=data,
+        prev_hash=prev_hash,
+    )
+    return ActivityRecord(
+        seq=seq,
+        at=at,
+        kind=event.kind,
+        actor=actor,
+        source=event.source,
+        tool=event.tool,
+        data=data,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,20 +169,30 @@ class ChainReport:
         return self.first_broken_seq is None
 
 
-def verify_chain(records: Iterable[ActivityRecord], *, start_hash: str = GENESIS_HASH,
-                 start_seq: int = 1) -> ChainReport:
+def verify_chain(
+    records: Iterable[ActivityRecord], *, start_hash: str = GENESIS_HASH, start_seq: int = 1
+) -> ChainReport:
     """Check hashes, links and sequence numbers in order; name the first row that breaks."""
     expected_prev, expected_seq, checked = start_hash, start_seq, 0
     for record in records:
         if record.seq != expected_seq:
-            return ChainReport(checked, record.seq,
-                               f"row {record.seq} follows row {expected_seq - 1}: rows are missing or reordered")
+            return ChainReport(
+                checked,
+                record.seq,
+                f"row {record.seq} follows row {expected_seq - 1}: rows are missing or reordered",
+            )
         if record.prev_hash != expected_prev:
-            return ChainReport(checked, record.seq,
-                               f"row {record.seq} does not link to row {record.seq - 1}")
-        digest = record_hash(seq=record.seq, at=record.at, kind=record.kind, actor=record.actor,
-                             source=record.source, tool=record.tool, data=record.data,
-                             prev_hash=record.prev_hash)
+            return ChainReport(checked, record.seq, f"row {record.seq} does not link to row {record.seq - 1}")
+        digest = record_hash(
+            seq=record.seq,
+            at=record.at,
+            kind=record.kind,
+            actor=record.actor,
+            source=record.source,
+            tool=record.tool,
+            data=record.data,
+            prev_hash=record.prev_hash,
+        )
         if digest != record.hash:
             return ChainReport(checked, record.seq, f"row {record.seq} was changed after it was written")
         expected_prev, expected_seq, checked = record.hash, record.seq + 1, checked + 1

@@ -43,7 +43,10 @@ async def await_verdict(
 
 
 async def _race(
-    store: ApprovalStore, request: ApprovalRequest, approvers: Sequence[Approver], timeout_s: float,
+    store: ApprovalStore,
+    request: ApprovalRequest,
+    approvers: Sequence[Approver],
+    timeout_s: float,
     outcome: list[tuple[Verdict, str]],
 ) -> None:
     async with anyio.create_task_group() as tg:

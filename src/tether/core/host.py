@@ -8,6 +8,8 @@ calls a source's tool. The host does no I/O of its own: sources and the store do
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import time
 import uuid
@@ -95,7 +97,13 @@ class Host:
                 for source in list(self._sources.values()):
                     closing.start_soon(source.close)
         self._sources.clear()
-        await self._exit_stack.__aexit__(exc_type, exc, tb)
+        try:
+            await self._exit_stack.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # Source runners never raise, so a group holds what the body raised: give it back as is.
+            if exc is not None and len(group.exceptions) == 1 and group.exceptions[0] is exc:
+                raise exc from None
+            raise
 
     # -- sources -----------------------------------------------------------------------
 
@@ -124,9 +132,7 @@ class Host:
         try:
             return self._sources[name]
         except KeyError:
-            raise UnknownSource(
-                f"no source named '{name}' is running: see `tether source list`"
-            ) from None
+            raise UnknownSource(f"no source named '{name}' is running: see `tether source list`") from None
 
     def sources(self) -> list[ToolSource]:
         return list(self._sources.values())
@@ -144,12 +150,15 @@ class Host:
         if current == known:
             return
         await self.store.save_tools(source_name, list(current.values()))
-        await self.record(ToolsChanged(
-            source=source_name,
-            added=tuple(sorted(current.keys() - known.keys())),
-            removed=tuple(sorted(known.keys() - current.keys())),
-            changed=tuple(sorted(n for n in current.keys() & known.keys() if current[n] != known[n])),
-        ), actor=Actor("source", source_name))
+        await self.record(
+            ToolsChanged(
+                source=source_name,
+                added=tuple(sorted(current.keys() - known.keys())),
+                removed=tuple(sorted(known.keys() - current.keys())),
+                changed=tuple(sorted(n for n in current.keys() & known.keys() if current[n] != known[n])),
+            ),
+            actor=Actor("source", source_name),
+        )
 
     # -- tools -------------------------------------------------------------------------
 
@@ -190,8 +199,12 @@ class Host:
         previous = await self.store.set_effect(tool.source, tool.name, effect)
         if previous is not effect:
             await self.record(
-                PolicyChanged(source=tool.source, tool=tool.name, effect=effect.value,
-                              previous=previous.value if previous else None),
+                PolicyChanged(
+                    source=tool.source,
+                    tool=tool.name,
+                    effect=effect.value,
+                    previous=previous.value if previous else None,
+                ),
                 actor=actor,
             )
 
@@ -200,14 +213,26 @@ class Host:
     async def call_tool(self, actor: Actor, name: str, arguments: Mapping[str, JSON]) -> ToolResult:
         """Run one tool call through policy, approval and the activity log."""
         tool = await self.resolve(name)
-        self._validate(tool, arguments)
         decision = await self.decide(tool)
-        event = ToolCalled(source=tool.source, tool=tool.name, arguments=arguments_for_log(arguments),
-                           effect=decision.effect.value, reason=decision.reason, rule=decision.rule)
+        event = ToolCalled(
+            source=tool.source,
+            tool=tool.name,
+            arguments=arguments_for_log(arguments),
+            effect=decision.effect.value,
+            reason=decision.reason,
+            rule=decision.rule,
+        )
+        try:
+            self._validate(tool, arguments)
+        except InvalidArguments as error:
+            await self.record(_replace(event, outcome="invalid", error=str(error)), actor=actor)
+            raise
 
         if decision.effect is Effect.BLOCK:
             await self.record(_replace(event, outcome="refused", error=decision.reason), actor=actor)
-            raise ToolBlocked(f"{decision.reason}: change it with `tether policy set {tool.qualified_name} ask`")
+            raise ToolBlocked(
+                f"{decision.reason}: change it with `tether policy set {tool.qualified_name} ask`"
+            )
 
         verdict: Verdict | None = None
         if decision.effect is Effect.ASK:
@@ -226,31 +251,55 @@ class Host:
         try:
             result = await self.source(tool.source).call_tool(tool.name, arguments)
         except TetherError as error:
-            await self.record(_replace(event, outcome="failed", error=f"{error.code}: {error}",
-                                       duration_ms=_ms_since(started)), actor=actor)
+            await self.record(
+                _replace(
+                    event, outcome="failed", error=f"{error.code}: {error}", duration_ms=_ms_since(started)
+                ),
+                actor=actor,
+            )
             raise
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                await self.record(_replace(event, outcome="cancelled", duration_ms=_ms_since(started)),
-                                  actor=actor)
+                await self.record(
+                    _replace(event, outcome="cancelled", duration_ms=_ms_since(started)), actor=actor
+                )
             raise
-        await self.record(_replace(
-            event,
-            outcome="tool_error" if result.is_error else "ok",
-            error=result.text[:500] if result.is_error else None,
-            duration_ms=_ms_since(started),
-            result_bytes=_result_size(result),
-        ), actor=actor)
+        await self.record(
+            _replace(
+                event,
+                outcome="tool_error" if result.is_error else "ok",
+                error=result.text[:500] if result.is_error else None,
+                duration_ms=_ms_since(started),
+                result_bytes=_result_size(result),
+            ),
+            actor=actor,
+        )
         return result
 
-    async def _ask(self, actor: Actor, tool: HostedTool, arguments: Mapping[str, JSON],
-                   decision: Decision) -> Verdict:
-        request = ApprovalRequest(id=uuid.uuid4().hex[:12], tool=tool, arguments=dict(arguments), actor=actor,
-                                  requested_at=datetime.now(UTC), decision=decision)
-        verdict, decided_by = await await_verdict(self.store, request, self.approvers,
-                                                  timeout_s=self.approval_timeout_s)
-        await self.record(ApprovalResolved(source=tool.source, tool=tool.name, approval_id=request.id,
-                                           verdict=verdict.value, decided_by=decided_by), actor=actor)
+    async def _ask(
+        self, actor: Actor, tool: HostedTool, arguments: Mapping[str, JSON], decision: Decision
+    ) -> Verdict:
+        request = ApprovalRequest(
+            id=uuid.uuid4().hex[:12],
+            tool=tool,
+            arguments=dict(arguments),
+            actor=actor,
+            requested_at=datetime.now(UTC),
+            decision=decision,
+        )
+        verdict, decided_by = await await_verdict(
+            self.store, request, self.approvers, timeout_s=self.approval_timeout_s
+        )
+        await self.record(
+            ApprovalResolved(
+                source=tool.source,
+                tool=tool.name,
+                approval_id=request.id,
+                verdict=verdict.value,
+                decided_by=decided_by,
+            ),
+            actor=actor,
+        )
         if verdict is Verdict.ALWAYS_ALLOWED:
             await self.set_policy(Actor("approval", decided_by), tool, Effect.ALLOW)
         return verdict
@@ -280,16 +329,12 @@ class Host:
 
 
 async def _run_source(source: ToolSource, *, task_status: anyio.abc.TaskStatus[None]) -> None:
-    try:
+    # A source that gives up reports it through its status; the host keeps serving the others.
+    with contextlib.suppress(SourceError):
         await source.run(task_status=task_status)
-    except SourceError:
-        # A source that gives up reports it through its status; the host keeps serving the others.
-        pass
 
 
 def _replace(event: ToolCalled, **changes: object) -> ToolCalled:
-    import dataclasses
-
     return dataclasses.replace(event, **changes)  # pyright: ignore[reportArgumentType]
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: tether against the direct path, side by side in one run, reported as ratios."""

@@ -1,0 +1,44 @@
+"""The root of the ``tether`` command: global options and the command groups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tether.cli import activity, sources, system, tools
+from tether.cli.runtime import options
+
+app = typer.Typer(
+    name="tether",
+    help="tether: an open MCP host. Local extensions and remote connectors under one permission model.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
+    ] = False,
+) -> None:
+    options["debug"] = debug
+
+
+app.add_typer(sources.app, name="source")
+app.add_typer(tools.policy_app, name="policy")
+app.add_typer(activity.approvals_app, name="approvals")
+app.add_typer(activity.activity_app, name="activity")
+app.add_typer(system.db_app, name="db")
+app.command("tools")(tools.list_tools)
+app.command("call")(tools.call)
+app.command("serve")(system.serve)
+app.command("doctor")(system.doctor)
+app.command("import")(system.import_servers)
+app.command("export")(system.export_servers)
+
+
+def main() -> None:
+    app()

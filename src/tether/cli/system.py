@@ -1,0 +1,178 @@
+"""``tether serve``, ``doctor``, ``import``, ``export`` and ``db upgrade``."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import socket
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import typer
+from rich.table import Table
+
+from tether.app import open_app
+from tether.cli.runtime import console, run
+from tether.cli.sources import ME
+from tether.config import load_settings
+from tether.errors import UsageError
+from tether.sandbox.launch import describe_isolation
+from tether.store.db import upgrade_database
+
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+RECONCILE_EVERY_S = 2.0
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (default 8765).")] = None,
+) -> None:
+    """Start tether: every enabled source, and the web UI on 127.0.0.1."""
+    import uvicorn
+
+    from tether.web.app import create_web_app
+
+    async def main() -> None:
+        async with open_app() as tether:
+            bind_host = host or tether.settings.host
+            bind_port = port if port is not None else tether.settings.port
+            sock = _bind(bind_host, bind_port)
+            await tether.start_sources()
+            for name, status in tether.host.statuses().items():
+                console.print(f"  {name}: {status.state.value} {status.detail}".rstrip())
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_web_app(tether.host), log_level="warning", lifespan="off", server_header=False
+                )
+            )
+            shown = f"[{bind_host}]" if ":" in bind_host else bind_host
+            console.print(
+                f"tether is running at [bold]http://{shown}:{sock.getsockname()[1]}/[/] (Ctrl-C to stop)"
+            )
+            async with anyio.create_task_group() as tg:
+
+                async def follow_config() -> None:
+                    while True:
+                        await anyio.sleep(RECONCILE_EVERY_S)
+                        await tether.reconcile()
+
+                tg.start_soon(follow_config)
+                await server.serve(sockets=[sock])
+                tg.cancel_scope.cancel()
+        console.print("tether stopped")
+
+    run(main)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({error.strerror}): "
+            "stop what uses it or pick another one with --port"
+        ) from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def doctor() -> None:
+    """What is installed, what runs, what is missing."""
+
+    async def main() -> None:
+        settings = load_settings()
+        table = Table("check", "state", show_header=False)
+        table.add_row("tether", version("tether"))
+        table.add_row("python", f"{platform.python_version()} ({sys.executable})")
+        table.add_row("data dir", str(settings.home))
+        table.add_row(
+            "config file", f"{settings.config_file}" + ("" if settings.config_file.exists() else " (none)")
+        )
+        for tool in ("node", "npx", "uv", "bwrap"):
+            found = shutil.which(tool)
+            table.add_row(tool, found or "[yellow]not found[/]")
+        table.add_row("sandbox", describe_isolation())
+        async with open_app(settings) as tether:
+            table.add_row("secrets", tether.secrets.description)
+            configs = await tether.store.list_sources()
+            await tether.start_sources()
+            for config in configs:
+                status = tether.host.statuses().get(config.name)
+                state = (
+                    "disabled"
+                    if not config.is_enabled
+                    else (f"{status.state.value} {status.detail}".strip() if status else "not started")
+                )
+                table.add_row(f"source {config.name}", state)
+            report = await tether.store.verify()
+            table.add_row(
+                "activity log",
+                f"intact, {report.checked} rows"
+                if report.is_intact
+                else f"[red]broken at row {report.first_broken_seq}[/]: {report.problem}",
+            )
+        console.print(table)
+
+    run(main)
+
+
+def import_servers(
+    file: Annotated[Path, typer.Argument(help="claude_desktop_config.json, .mcp.json or mcp.json")],
+) -> None:
+    """Import the mcpServers of Claude Desktop, Claude Code, Cursor or VS Code."""
+
+    async def main() -> None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot read {file}: {error.strerror}") from None
+        async with open_app() as tether:
+            report = await tether.import_servers(ME, text)
+        for name in report.imported:
+            console.print(f"[green]imported[/] {name}")
+        for problem in report.problems:
+            console.print(f"[yellow]not imported[/]: {problem}", highlight=False)
+        if not report.imported and not report.problems:
+            console.print("the file lists no servers")
+
+    run(main)
+
+
+def export_servers(
+    file: Annotated[Path | None, typer.Argument(help="Write here instead of stdout.")] = None,
+) -> None:
+    """Write every source as an mcpServers JSON file (env values included: keep it private)."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            text = await tether.export_servers()
+        if file is None:
+            sys.stdout.write(text)
+            return
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        console.print(f"wrote {file}")
+
+    run(main)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (tether also does this at start-up)."""
+
+    async def main() -> None:
+        settings = load_settings()
+        await upgrade_database(settings.home)
+        console.print(f"database {settings.database_path} is up to date")
+
+    run(main)

@@ -1,0 +1,90 @@
+"""Settings: defaults, then ``tether.toml`` in the config dir, then ``TETHER_*`` environment variables.
+
+Read only by ``app.py`` and the CLI. Every setting is listed in ``SETTINGS`` with its
+documentation, and a test checks that docs/configuration.md covers each one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from tether.errors import UsageError
+
+SETTINGS: dict[str, str] = {
+    "home": "Data dir: database, unpacked extensions, logs, secrets. Env: TETHER_HOME.",
+    "host": "Address the web UI and HTTP gateway bind to. Default 127.0.0.1.",
+    "port": "Port of the web UI and HTTP gateway. Default 8765.",
+    "approval_timeout_s": "Seconds a call waits for an approval before it expires. Default 300.",
+    "start_timeout_s": "Seconds a local server may take to answer initialize. Default 30.",
+    "max_start_failures": "Failed starts in a row after which a local server is given up. Default 5.",
+    "secrets_backend": "Where secrets go: 'auto' (system keyring, else an encrypted file), "
+    "'keyring' or 'file'.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    home: Path
+    config_file: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    approval_timeout_s: float = 300.0
+    start_timeout_s: float = 30.0
+    max_start_failures: int = 5
+    secrets_backend: str = "auto"
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "tether.db"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if environ is None else environ)
+    home = Path(env.get("TETHER_HOME") or platformdirs.user_data_dir("tether")).expanduser()
+    config_file = Path(
+        env.get("TETHER_CONFIG") or Path(platformdirs.user_config_dir("tether")) / "tether.toml"
+    ).expanduser()
+    settings = Settings(home=home, config_file=config_file)
+    values: dict[str, Any] = {}
+    if config_file.is_file():
+        try:
+            values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise UsageError(f"{config_file} is not valid TOML ({error}): fix or remove it") from None
+    for name in SETTINGS:
+        if (raw := env.get(f"TETHER_{name.upper()}")) is not None:
+            values[name] = raw
+    return _apply(settings, values, config_file)
+
+
+def _apply(settings: Settings, values: dict[str, Any], origin: Path) -> Settings:
+    types = {f.name: f.type for f in fields(Settings)}
+    changes: dict[str, Any] = {}
+    for name, raw in values.items():
+        if name not in SETTINGS:
+            raise UsageError(
+                f"unknown setting '{name}' in {origin}: known settings are {', '.join(SETTINGS)}"
+            )
+        kind = types[name]
+        try:
+            if kind == "Path":
+                changes[name] = Path(str(raw)).expanduser()
+            elif kind == "int":
+                changes[name] = int(raw)
+            elif kind == "float":
+                changes[name] = float(raw)
+            else:
+                changes[name] = str(raw)
+        except ValueError:
+            raise UsageError(f"setting '{name}' must be a {kind}, got {raw!r}") from None
+    return replace(settings, **changes)

@@ -1,0 +1,89 @@
+"""Approvals in the database: ``ApprovalStore``.
+
+``resolve_approval`` is a single conditional UPDATE (only while the verdict is NULL), so
+of several deciders in any number of processes exactly one wins. ``wait_for_verdict``
+polls because another process may decide; it must not hold a transaction while it waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import anyio
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from tether.core.storage import StoredApproval
+from tether.errors import AlreadyExists, UnknownApproval
+from tether.store import rows
+from tether.store.engine import Database
+from tether.store.schema import approvals
+from tether.types import ApprovalRequest, Verdict
+
+VERDICT_POLL_INTERVAL_S = 0.1
+
+
+def _unknown(approval_id: str) -> UnknownApproval:
+    return UnknownApproval(f"no approval with id '{approval_id}': see `tether approvals` for pending ones")
+
+
+def _exists(approval_id: str) -> AlreadyExists:
+    return AlreadyExists(f"an approval with id '{approval_id}' exists already")
+
+
+class ApprovalRepository:
+    _db: Database
+
+    async def create_approval(self, request: ApprovalRequest) -> None:
+        async with self._db.write() as conn:
+            existing = await conn.scalar(sa.select(approvals.c.id).where(approvals.c.id == request.id))
+            if existing is not None:
+                raise _exists(request.id)
+            try:
+                await conn.execute(sa.insert(approvals).values(rows.approval_values(request)))
+            except IntegrityError as error:  # another process won a race the check could not see
+                raise _exists(request.id) from error
+
+    async def resolve_approval(self, approval_id: str, verdict: Verdict, decided_by: str) -> bool:
+        """Set the verdict if the approval is still pending; False when it was decided already."""
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                sa.update(approvals)
+                .where(approvals.c.id == approval_id, approvals.c.verdict.is_(None))
+                .values(verdict=verdict.value, decided_by=decided_by, decided_at=rows.to_text(rows.now()))
+            )
+            if result.rowcount == 1:
+                return True
+            existing = await conn.scalar(sa.select(approvals.c.id).where(approvals.c.id == approval_id))
+        if existing is None:
+            raise _unknown(approval_id)
+        return False
+
+    async def get_approval(self, approval_id: str) -> StoredApproval:
+        async with self._db.read() as conn:
+            row = (await conn.execute(sa.select(approvals).where(approvals.c.id == approval_id))).first()
+        if row is None:
+            raise _unknown(approval_id)
+        return rows.approval_from_row(row)
+
+    async def pending_approvals(self) -> Sequence[StoredApproval]:
+        """Undecided approvals, oldest first."""
+        async with self._db.read() as conn:
+            result = await conn.execute(
+                sa.select(approvals)
+                .where(approvals.c.verdict.is_(None))
+                .order_by(approvals.c.requested_at, approvals.c.id)
+            )
+            return [rows.approval_from_row(row) for row in result]
+
+    async def wait_for_verdict(self, approval_id: str) -> Verdict:
+        """Return once the approval is decided, by this process or another one; cancel to stop."""
+        query = sa.select(approvals.c.verdict).where(approvals.c.id == approval_id)
+        while True:
+            async with self._db.read() as conn:
+                row = (await conn.execute(query)).first()
+            if row is None:
+                raise _unknown(approval_id)
+            if row.verdict is not None:
+                return Verdict(row.verdict)
+            await anyio.sleep(VERDICT_POLL_INTERVAL_S)

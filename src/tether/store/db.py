@@ -1,0 +1,114 @@
+"""Opening the store: ``open_store`` turns a data dir (SQLite) or a database URL into a ``SqlStore``.
+
+Opening checks the data dir, connects, and applies pending migrations, so a store that
+opened is ready to use. Every failure to get there is a ``StoreError`` saying what to do;
+nothing here decides where the data dir is (that is ``tether.config``'s job).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import anyio.to_thread
+import sqlalchemy as sa
+from sqlalchemy.exc import ArgumentError
+
+from tether.errors import StoreError
+from tether.store.activity import ActivityRepository
+from tether.store.approvals import ApprovalRepository
+from tether.store.engine import Database, async_url
+from tether.store.migrate import apply_migrations, database_revision
+from tether.store.sources import CatalogRepository, PolicyRepository, SourceRepository
+
+DATABASE_FILE = "tether.db"
+
+
+class SqlStore(SourceRepository, CatalogRepository, PolicyRepository, ApprovalRepository, ActivityRepository):
+    """The ``tether.core.storage.Store`` on SQLAlchemy. Open with ``open_store``; close when done."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @property
+    def where(self) -> str:
+        """The data dir, or the database URL without its password."""
+        return self._db.where
+
+    async def revision(self) -> str | None:
+        """The schema revision the database is at."""
+        return await database_revision(self._db)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+async def open_store(location: Path | str, *, upgrade: bool = True) -> SqlStore:
+    """Open the store in a data dir (``<dir>/tether.db``, created if needed) or at a database URL.
+
+    A ``Path`` is a data dir; a ``str`` is a SQLAlchemy URL such as
+    ``postgresql://user@host/tether`` (the async driver is filled in). Pending migrations
+    are applied unless ``upgrade`` is false.
+    """
+    db = await _connect(location)
+    try:
+        if upgrade:
+            await apply_migrations(db)
+        else:
+            # Still touch the database, so a damaged file is reported here and not later.
+            await database_revision(db)
+    except BaseException:
+        await db.close()
+        raise
+    return SqlStore(db)
+
+
+async def upgrade_database(location: Path | str) -> str | None:
+    """Apply pending migrations to the store at ``location``; return the revision it is at now.
+
+    This is ``tether db upgrade``. Opening a store upgrades it too, so this is for doing it
+    ahead of time (say, before starting several tether processes on one PostgreSQL).
+    """
+    async with await open_store(location) as store:
+        return await store.revision()
+
+
+async def _connect(location: Path | str) -> Database:
+    if isinstance(location, str) and "://" in location:
+        where = async_url(location).render_as_string(hide_password=True)
+        try:
+            return Database.connect(location, where=where)
+        except (ArgumentError, ImportError) as error:
+            raise StoreError(f"cannot use the database URL {where}: {error}") from error
+    data_dir = Path(location)
+    database = await anyio.to_thread.run_sync(_prepare_data_dir, data_dir)
+    return Database.connect(sa.URL.create("sqlite", database=str(database)), where=str(data_dir))
+
+
+def _prepare_data_dir(data_dir: Path) -> Path:
+    """Create ``data_dir`` if needed and check tether can write there; return the database path."""
+    hint = "set TETHER_HOME to a writable directory"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:
+        raise StoreError(f"the data dir {data_dir} is a file, not a directory: {hint}") from error
+    except OSError as error:
+        raise StoreError(f"cannot create the data dir {data_dir} ({error.strerror}): {hint}") from error
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise StoreError(f"the data dir {data_dir} is read-only: make it writable, or {hint}")
+    database = data_dir / DATABASE_FILE
+    if database.exists() and not database.is_file():
+        raise StoreError(f"{database} is not a file: move it aside, or {hint}")
+    if database.exists() and not os.access(database, os.R_OK | os.W_OK):
+        raise StoreError(f"{database} is read-only: make it writable, or {hint}")
+    return database.resolve()

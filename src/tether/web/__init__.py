@@ -1,0 +1,1 @@
+"""The web UI: Starlette, Jinja2 templates, htmx."""

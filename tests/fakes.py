@@ -1,0 +1,215 @@
+"""Fakes behind the seams DESIGN.md names: a ToolSource, the storage Protocols, an Approver.
+
+They hold state in memory and behave like the real ones where the core can tell; the real
+SQLite store and real stdio servers are tested at the edges.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+import anyio
+import anyio.abc
+
+from tether.core.activity import GENESIS_HASH, ActivityEvent, ChainReport, seal, verify_chain
+from tether.core.storage import ActivityFilter, StoredApproval
+from tether.errors import AlreadyExists, UnknownApproval, UnknownSource
+from tether.types import (
+    JSON,
+    ActivityRecord,
+    ApprovalRequest,
+    Effect,
+    PromptDef,
+    ResourceDef,
+    SourceConfig,
+    SourceState,
+    SourceStatus,
+    ToolDef,
+    ToolResult,
+    Verdict,
+)
+
+Handler = Callable[[Mapping[str, JSON]], Awaitable[ToolResult]]
+
+
+def text_result(text: str) -> ToolResult:
+    return ToolResult(content=({"type": "text", "text": text},))
+
+
+class FakeSource:
+    """A source whose tools are Python callables."""
+
+    def __init__(self, name: str, tools: Mapping[str, tuple[ToolDef, Handler]] | None = None) -> None:
+        self._name = name
+        self.tools = dict(tools or {})
+        self.calls: list[tuple[str, Mapping[str, JSON]]] = []
+        self._closed = anyio.Event()
+        self._state = SourceState.STOPPED
+
+    @classmethod
+    def echo(cls, name: str = "fake") -> FakeSource:
+        async def echo(arguments: Mapping[str, JSON]) -> ToolResult:
+            return text_result(str(arguments.get("text", "")))
+
+        schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+        return cls(name, {"echo": (ToolDef("echo", "Echo text back.", schema), echo)})
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def status(self) -> SourceStatus:
+        return SourceStatus(self._state)
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        self._state = SourceState.RUNNING
+        task_status.started()
+        await self._closed.wait()
+        self._state = SourceState.STOPPED
+
+    async def list_tools(self) -> Sequence[ToolDef]:
+        return [definition for definition, _ in self.tools.values()]
+
+    async def list_prompts(self) -> Sequence[PromptDef]:
+        return []
+
+    async def list_resources(self) -> Sequence[ResourceDef]:
+        return []
+
+    async def call_tool(self, name: str, arguments: Mapping[str, JSON]) -> ToolResult:
+        self.calls.append((name, arguments))
+        return await self.tools[name][1](arguments)
+
+    async def close(self) -> None:
+        self._closed.set()
+
+
+class MemoryStore:
+    """Implements tether.core.storage.Store in memory."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, SourceConfig] = {}
+        self.catalog: dict[str, list[ToolDef]] = {}
+        self.effects: dict[tuple[str, str], Effect] = {}
+        self.approvals: dict[str, StoredApproval] = {}
+        self.activity: list[ActivityRecord] = []
+        self._decided = anyio.Event()
+
+    async def list_sources(self) -> Sequence[SourceConfig]:
+        return list(self.sources.values())
+
+    async def get_source(self, name: str) -> SourceConfig:
+        if name not in self.sources:
+            raise UnknownSource(name)
+        return self.sources[name]
+
+    async def add_source(self, config: SourceConfig) -> None:
+        if config.name in self.sources:
+            raise AlreadyExists(config.name)
+        self.sources[config.name] = config
+
+    async def update_source(self, config: SourceConfig) -> None:
+        await self.get_source(config.name)
+        self.sources[config.name] = config
+
+    async def remove_source(self, name: str) -> None:
+        await self.get_source(name)
+        del self.sources[name]
+
+    async def known_tools(self, source: str) -> Sequence[ToolDef]:
+        return self.catalog.get(source, [])
+
+    async def save_tools(self, source: str, tools: Sequence[ToolDef]) -> None:
+        self.catalog[source] = list(tools)
+
+    async def get_effect(self, source: str, tool: str) -> Effect | None:
+        return self.effects.get((source, tool))
+
+    async def set_effect(self, source: str, tool: str, effect: Effect) -> Effect | None:
+        previous = self.effects.get((source, tool))
+        self.effects[(source, tool)] = effect
+        return previous
+
+    async def all_effects(self) -> dict[tuple[str, str], Effect]:
+        return dict(self.effects)
+
+    async def create_approval(self, request: ApprovalRequest) -> None:
+        self.approvals[request.id] = StoredApproval(request, None, None, None)
+
+    async def resolve_approval(self, approval_id: str, verdict: Verdict, decided_by: str) -> bool:
+        stored = await self.get_approval(approval_id)
+        if stored.verdict is not None:
+            return False
+        self.approvals[approval_id] = dataclasses.replace(
+            stored, verdict=verdict, decided_by=decided_by, decided_at=datetime.now(UTC)
+        )
+        self._decided.set()
+        self._decided = anyio.Event()
+        return True
+
+    async def get_approval(self, approval_id: str) -> StoredApproval:
+        if approval_id not in self.approvals:
+            raise UnknownApproval(approval_id)
+        return self.approvals[approval_id]
+
+    async def pending_approvals(self) -> Sequence[StoredApproval]:
+        return [a for a in self.approvals.values() if a.verdict is None]
+
+    async def wait_for_verdict(self, approval_id: str) -> Verdict:
+        while (verdict := (await self.get_approval(approval_id)).verdict) is None:
+            await self._decided.wait()
+        return verdict
+
+    async def append(self, event: ActivityEvent, *, actor: str) -> ActivityRecord:
+        prev = self.activity[-1].hash if self.activity else GENESIS_HASH
+        record = seal(event, actor=actor, at=datetime.now(UTC), seq=len(self.activity) + 1, prev_hash=prev)
+        self.activity.append(record)
+        return record
+
+    async def records(self, query: ActivityFilter | None = None) -> Sequence[ActivityRecord]:
+        query = query or ActivityFilter()
+        rows = [
+            r
+            for r in self.activity
+            if (query.source is None or r.source == query.source)
+            and (query.tool is None or r.tool == query.tool)
+            and (query.kind is None or r.kind == query.kind)
+            and r.seq > query.after_seq
+        ]
+        return rows[: query.limit] if query.limit else rows
+
+    async def verify(self) -> ChainReport:
+        return verify_chain(self.activity)
+
+
+class ScriptedApprover:
+    """Answers every approval with the next verdict from a script, after an optional gate."""
+
+    def __init__(self, *verdicts: Verdict, name: str = "scripted") -> None:
+        self._name = name
+        self.verdicts = list(verdicts)
+        self.seen: list[ApprovalRequest] = []
+        self.gate: anyio.Event | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def decide(self, request: ApprovalRequest) -> Verdict:
+        self.seen.append(request)
+        if self.gate is not None:
+            await self.gate.wait()
+        return self.verdicts.pop(0)
+
+
+class SilentApprover:
+    """Never answers: leaves the decision to someone else or to the timeout."""
+
+    name = "silent"
+
+    async def decide(self, request: ApprovalRequest) -> Verdict:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
