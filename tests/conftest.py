@@ -10,6 +10,8 @@ import pytest
 
 STRICT = os.environ.get("TETHER_TEST_STRICT") == "1"
 
+pytest_plugins = ["tests.mcpb_cli"]  # the `mcpb` fixture: the reference CLI from npm
+
 
 @pytest.fixture
 def anyio_backend() -> str:

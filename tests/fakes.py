@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import anyio
 import anyio.abc
 
-from tether.core.activity import GENESIS_HASH, ActivityEvent, ChainReport, seal, verify_chain
-from tether.core.storage import ActivityFilter, StoredApproval
+from tether.core.activity import GENESIS_HASH, ActivityEvent, ActivityPruned, ChainReport, seal, verify_chain
+from tether.core.storage import ActivityFilter, StoredApproval, ToolPolicy
 from tether.errors import AlreadyExists, UnknownApproval, UnknownSource
 from tether.types import (
     JSON,
@@ -94,8 +94,12 @@ class MemoryStore:
         self.sources: dict[str, SourceConfig] = {}
         self.catalog: dict[str, list[ToolDef]] = {}
         self.effects: dict[tuple[str, str], Effect] = {}
+        self.pins: dict[tuple[str, str], tuple[ToolDef, str]] = {}
+        self.settings: dict[str, JSON] = {}
         self.approvals: dict[str, StoredApproval] = {}
         self.activity: list[ActivityRecord] = []
+        self.checkpoint: tuple[int, str] = (0, GENESIS_HASH)
+        """The seq and hash of the last pruned row: where the chain starts."""
         self._decided = anyio.Event()
 
     async def list_sources(self) -> Sequence[SourceConfig]:
@@ -127,6 +131,19 @@ class MemoryStore:
 
     async def get_effect(self, source: str, tool: str) -> Effect | None:
         return self.effects.get((source, tool))
+
+    async def get_policy(self, source: str, tool: str) -> ToolPolicy:
+        pinned = self.pins.get((source, tool))
+        return ToolPolicy(self.effects.get((source, tool)), *(pinned or (None, None)))
+
+    async def set_pin(self, source: str, tool: str, definition: ToolDef, definition_hash: str) -> None:
+        self.pins[(source, tool)] = (definition, definition_hash)
+
+    async def get_setting(self, key: str) -> JSON | None:
+        return self.settings.get(key)
+
+    async def set_setting(self, key: str, value: JSON) -> None:
+        self.settings[key] = value
 
     async def set_effect(self, source: str, tool: str, effect: Effect) -> Effect | None:
         previous = self.effects.get((source, tool))
@@ -164,8 +181,8 @@ class MemoryStore:
         return verdict
 
     async def append(self, event: ActivityEvent, *, actor: str) -> ActivityRecord:
-        prev = self.activity[-1].hash if self.activity else GENESIS_HASH
-        record = seal(event, actor=actor, at=datetime.now(UTC), seq=len(self.activity) + 1, prev_hash=prev)
+        seq, prev = (self.activity[-1].seq, self.activity[-1].hash) if self.activity else self.checkpoint
+        record = seal(event, actor=actor, at=datetime.now(UTC), seq=seq + 1, prev_hash=prev)
         self.activity.append(record)
         return record
 
@@ -178,11 +195,35 @@ class MemoryStore:
             and (query.tool is None or r.tool == query.tool)
             and (query.kind is None or r.kind == query.kind)
             and r.seq > query.after_seq
+            and (query.before_seq is None or r.seq < query.before_seq)
         ]
         return rows[: query.limit] if query.limit else rows
 
     async def verify(self) -> ChainReport:
-        return verify_chain(self.activity)
+        seq, prev = self.checkpoint
+        return verify_chain(self.activity, start_hash=prev, start_seq=seq + 1)
+
+    async def prune(
+        self, *, older_than: datetime | None = None, keep_rows: int | None = None, actor: str
+    ) -> ActivityRecord | None:
+        cut = 0 if keep_rows is None else max(0, len(self.activity) - keep_rows)
+        if older_than is not None:
+            cut = max(
+                cut, next((n for n, r in enumerate(self.activity) if r.at >= older_than), len(self.activity))
+            )
+        if cut == 0:
+            return None
+        through = self.activity[cut - 1]
+        self.checkpoint = (through.seq, through.hash)
+        del self.activity[:cut]
+        event = ActivityPruned(
+            removed=cut,
+            through_seq=through.seq,
+            through_hash=through.hash,
+            older_than=older_than.isoformat() if older_than is not None else None,
+            keep_rows=keep_rows,
+        )
+        return await self.append(event, actor=actor)
 
 
 class ScriptedApprover:

@@ -9,19 +9,31 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import anyio
 
 from tether.config import Settings, load_settings
-from tether.core.activity import SourceAdded, SourceRemoved, SourceToggled
+from tether.core.activity import ActivityEvent, SourceAdded, SourceRemoved, SourceToggled
 from tether.core.approvals import Approver
+from tether.core.events import ApprovalPending
 from tether.core.host import Host
 from tether.core.mcpservers import ImportReport, parse_mcp_servers, render_mcp_servers
-from tether.core.storage import SecretStore
+from tether.core.storage import ActivityFilter, InstalledExtension, SecretStore
 from tether.core.tools import ToolSource, check_source_name
 from tether.errors import AlreadyExists, UnknownSource
 from tether.store.db import SqlStore, open_store
 from tether.store.secrets import open_secret_store
-from tether.types import Actor, SourceConfig, SourceKind
+from tether.types import Actor, SourceConfig, SourceKind, SourceState, SourceStatus
+
+if TYPE_CHECKING:
+    from tether.chat.assistant import Assistant
+    from tether.chat.models import ModelRegistry
+    from tether.connectors.netguard import NetworkGuard
+    from tether.connectors.vault import ConnectorVault
+    from tether.extensions.installer import Installer, StartReport
 
 SECRET_PREFIX = "secret:"
 
@@ -32,6 +44,8 @@ class App:
     store: SqlStore
     secrets: SecretStore
     host: Host
+    _extensions_built: dict[str, datetime] = field(default_factory=dict[str, datetime], repr=False)
+    """Running extensions -> the ``updated_at`` of the record they were built from."""
 
     # -- sources: configuration ---------------------------------------------------------
 
@@ -42,12 +56,17 @@ class App:
         await self.host.record(SourceAdded(source=config.name, config=describe(stored)), actor=actor)
 
     async def remove_source(self, actor: Actor, name: str) -> None:
+        if name in await self._installed_extensions():
+            await self.extensions().remove_extension(actor, name)
+            return
         config = await self.store.get_source(name)
         if name in {s.name for s in self.host.sources()}:
             await self.host.remove_source(name)
         await self.store.remove_source(name)
         for key in config.env:
             self.secrets.delete_secret(_env_key(name, key))
+        if config.kind is not SourceKind.STDIO:
+            self.connector_vault(config).forget_all()
         await self.host.record(SourceRemoved(source=name), actor=actor)
 
     async def set_enabled(self, actor: Actor, name: str, *, is_enabled: bool) -> None:
@@ -72,29 +91,56 @@ class App:
         wanted = [
             c
             for c in configs
-            if c.is_enabled
-            and c.kind is SourceKind.STDIO
-            and c.name not in running
-            and (names is None or c.name in names)
+            if c.is_enabled and c.name not in running and (names is None or c.name in names)
         ]
         if names is not None:
             missing = set(names) - {c.name for c in configs}
             if missing:
                 raise UnknownSource(f"no source named '{sorted(missing)[0]}': see `tether source list`")
+        extensions = await self._installed_extensions() if wanted else {}
         await self.host.add_sources(
-            [(self._build_source(await self.source_config(c.name)), c.skip_approvals) for c in wanted]
+            [
+                (
+                    self._build_source(await self.source_config(c.name), extensions.get(c.name)),
+                    c.skip_approvals,
+                )
+                for c in wanted
+            ]
         )
 
     async def reconcile(self) -> None:
         """Bring running sources in line with the stored configs (another process may have edited them)."""
         configs = {c.name: c for c in await self.store.list_sources()}
+        extensions = await self._installed_extensions()
         for source in self.host.sources():
             config = configs.get(source.name)
-            if config is None or not config.is_enabled:
+            built = self._extensions_built.get(source.name)
+            is_stale = built is not None and (
+                source.name not in extensions or extensions[source.name].updated_at != built
+            )
+            if config is None or not config.is_enabled or is_stale:
                 await self.host.remove_source(source.name)
+                self._extensions_built.pop(source.name, None)
         await self.start_sources()
 
-    def _build_source(self, config: SourceConfig) -> ToolSource:
+    async def watch_store(self, *, every_s: float = 0.5) -> None:
+        """Publish the activity rows and pending approvals other tether processes write; runs until
+        cancelled. Live views (the web UI, the gateway's list_changed) then see every change."""
+        newest = await self.store.records(ActivityFilter(limit=1, newest_first=True))
+        last = newest[0].seq if newest else 0
+        while True:
+            await anyio.sleep(every_s)
+            for record in await self.store.records(ActivityFilter(after_seq=last)):
+                self.host.events.publish(record)
+                last = record.seq
+            for pending in await self.store.pending_approvals():
+                self.host.events.publish(ApprovalPending(pending.request))
+
+    def _build_source(self, config: SourceConfig, extension: InstalledExtension | None = None) -> ToolSource:
+        if extension is not None:
+            return self._build_extension(config, extension)
+        if config.kind is not SourceKind.STDIO:
+            return self._build_connector(config)
         # Imported here: the MCP SDK costs half a second of start-up that most commands never need.
         from tether.extensions.runner import StdioSource
 
@@ -105,6 +151,111 @@ class App:
             max_start_failures=self.settings.max_start_failures,
             on_change=self.host.sync_catalog,
         )
+
+    def _build_connector(self, config: SourceConfig) -> ToolSource:
+        from tether.connectors.oauth import ConnectorAuth
+        from tether.connectors.remote import RemoteSource
+
+        vault = self.connector_vault(config)
+        auth = ConnectorAuth(vault, guard=self.network_guard(config))
+        return RemoteSource(
+            config,
+            vault=vault,
+            auth=auth,
+            connect_timeout_s=self.settings.start_timeout_s,
+            on_change=self.host.sync_catalog,
+        )
+
+    def _build_extension(self, stored: SourceConfig, extension: InstalledExtension) -> ToolSource:
+        """The extension's server from its manifest and settings, or a stand-in saying why it cannot run."""
+        from tether.extensions.installed import UnstartedSource, plan_start
+        from tether.extensions.runtimes import find_commands
+
+        values = self.extensions().values(extension)
+        plan = plan_start(extension, values, stored, home=self.settings.home, commands=find_commands())
+        self._extensions_built[extension.id] = extension.updated_at
+        if plan.config is None:
+            return UnstartedSource(extension.id, plan.status)
+        self.host.set_grants(extension.id, plan.grants)
+        return self._build_source(plan.config)
+
+    # -- extensions ---------------------------------------------------------------------
+
+    def extensions(self) -> Installer:
+        """Install, update, configure and remove extensions; they start in this app's host."""
+        from importlib.metadata import version
+
+        from tether.extensions.installer import Installer
+        from tether.extensions.trust import load_trusted_roots
+
+        settings = self.settings
+
+        async def record(event: ActivityEvent, actor: Actor) -> None:
+            await self.host.record(event, actor=actor)
+
+        return Installer(
+            home=settings.home,
+            store=self.store,
+            secrets=self.secrets,
+            record=record,
+            starter=_HostStarter(self),
+            trusted_roots=lambda: load_trusted_roots(settings.trusted_signers or None),
+            require_signed=settings.require_signed_extensions,
+            tether_version=version("tether"),
+        )
+
+    async def start_extension(self, extension_id: str) -> StartReport:
+        """(Re)start an extension in this app's host; report after its first connection attempt."""
+        from tether.extensions.installer import StartReport
+
+        await self.stop_extension(extension_id)
+        await self.start_sources([extension_id])
+        if extension_id not in {s.name for s in self.host.sources()}:
+            return StartReport(SourceStatus(SourceState.DISABLED, "disabled: `tether ext enable` starts it"))
+        source = self.host.source(extension_id)
+        tools = await source.list_tools()
+        return StartReport(source.status, tuple(tool.name for tool in tools))
+
+    async def stop_extension(self, extension_id: str) -> None:
+        if extension_id in {s.name for s in self.host.sources()}:
+            await self.host.remove_source(extension_id)
+        self.host.set_grants(extension_id, None)
+        self._extensions_built.pop(extension_id, None)
+
+    async def _installed_extensions(self) -> dict[str, InstalledExtension]:
+        return {e.id: e for e in await self.store.list_extensions()}
+
+    def connector_vault(self, config: SourceConfig) -> ConnectorVault:
+        from tether.connectors.vault import ConnectorVault
+
+        return ConnectorVault(self.secrets, config.name, config.url or "")
+
+    def network_guard(self, config: SourceConfig) -> NetworkGuard:
+        from tether.connectors.netguard import NetworkGuard
+
+        return NetworkGuard(config.url or "", allow_private=self.settings.oauth_private_urls == "allow")
+
+    # -- the assistant ------------------------------------------------------------------
+
+    def models(self) -> ModelRegistry:
+        """The assistant's model configs (``tether model``); cheap, loads no provider SDK."""
+        from tether.chat.models import ModelRegistry
+
+        async def record(event: ActivityEvent, actor: Actor) -> None:
+            await self.host.record(event, actor=actor)
+
+        return ModelRegistry(self.store, self.secrets, record)
+
+    def assistant(self) -> Assistant:
+        """The chat assistant over this app's host; loads pydantic-ai."""
+        from tether.chat.assistant import Assistant, ChatOptions
+
+        options = ChatOptions(
+            tool_search_threshold=self.settings.chat_tool_search_threshold,
+            max_tool_calls=self.settings.chat_max_tool_calls,
+            model_timeout_s=self.settings.chat_model_timeout_s,
+        )
+        return Assistant(self.host, self.store, self.secrets, options)
 
     # -- import / export ----------------------------------------------------------------
 
@@ -142,6 +293,19 @@ class App:
         if value.startswith(SECRET_PREFIX):
             return self.secrets.get_secret(value.removeprefix(SECRET_PREFIX)) or ""
         return value
+
+
+class _HostStarter:
+    """The installer's ``Starter``: runs an extension's source in the app's host."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    async def start(self, extension_id: str) -> StartReport:
+        return await self._app.start_extension(extension_id)
+
+    async def stop(self, extension_id: str) -> None:
+        await self._app.stop_extension(extension_id)
 
 
 def describe(config: SourceConfig) -> dict[str, object]:

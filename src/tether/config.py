@@ -25,6 +25,17 @@ SETTINGS: dict[str, str] = {
     "max_start_failures": "Failed starts in a row after which a local server is given up. Default 5.",
     "secrets_backend": "Where secrets go: 'auto' (system keyring, else an encrypted file), "
     "'keyring' or 'file'.",
+    "oauth_private_urls": "'same-network' (default): a connector's OAuth metadata may point at "
+    "loopback or private addresses only when the connector itself is there; 'allow' lifts this "
+    "SSRF guard for local development.",
+    "require_signed_extensions": "true: install only bundles signed by a certificate tether trusts "
+    "(the system's roots and trusted_signers); unsigned and self-signed ones are refused. Default false.",
+    "trusted_signers": "A PEM file of extra root certificates whose signatures on bundles count as "
+    "trusted. Default: none.",
+    "chat_tool_search_threshold": "Above this many tools, the assistant's model gets two meta-tools "
+    "(search tools, call a tool) instead of every tool. Default 40.",
+    "chat_max_tool_calls": "Tool calls one assistant turn may make before tether stops it. Default 25.",
+    "chat_model_timeout_s": "Seconds the assistant waits for one model request. Default 120.",
 }
 
 
@@ -38,6 +49,12 @@ class Settings:
     start_timeout_s: float = 30.0
     max_start_failures: int = 5
     secrets_backend: str = "auto"
+    oauth_private_urls: str = "same-network"
+    require_signed_extensions: bool = False
+    trusted_signers: str = ""
+    chat_tool_search_threshold: int = 40
+    chat_max_tool_calls: int = 25
+    chat_model_timeout_s: float = 120.0
 
     @property
     def database_path(self) -> Path:
@@ -83,8 +100,21 @@ def _apply(settings: Settings, values: dict[str, Any], origin: Path) -> Settings
                 changes[name] = int(raw)
             elif kind == "float":
                 changes[name] = float(raw)
+            elif kind == "bool":
+                changes[name] = _boolean(raw)
             else:
                 changes[name] = str(raw)
         except ValueError:
             raise UsageError(f"setting '{name}' must be a {kind}, got {raw!r}") from None
     return replace(settings, **changes)
+
+
+def _boolean(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(text)

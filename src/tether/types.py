@@ -39,6 +39,8 @@ class SourceState(enum.StrEnum):
     FAILED = "failed"
     DISABLED = "disabled"
     NOT_CONNECTED = "not_connected"
+    NEEDS_SIGN_IN = "needs_sign_in"
+    NEEDS_SETTINGS = "needs_settings"
 
 
 class Verdict(enum.StrEnum):

@@ -40,3 +40,14 @@ def test_a_setting_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
 def test_every_setting_is_documented() -> None:
     text = DOCS.read_text()
     assert [name for name in SETTINGS if f"`{name}`" not in text] == []
+
+
+def test_a_boolean_setting_reads_toml_and_environment_spellings(tmp_path: Path) -> None:
+    config = tmp_path / "tether.toml"
+    config.write_text("require_signed_extensions = true\n")
+    base = {"TETHER_HOME": str(tmp_path), "TETHER_CONFIG": str(config)}
+    assert load_settings(base).require_signed_extensions is True
+    overridden = load_settings({**base, "TETHER_REQUIRE_SIGNED_EXTENSIONS": "no"})
+    assert overridden.require_signed_extensions is False
+    with pytest.raises(UsageError, match="require_signed_extensions"):
+        load_settings({**base, "TETHER_REQUIRE_SIGNED_EXTENSIONS": "perhaps"})

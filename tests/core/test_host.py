@@ -18,7 +18,7 @@ from tether.errors import (
     ToolBlocked,
     UnknownTool,
 )
-from tether.types import JSON, Actor, Effect, ToolDef, ToolResult, Verdict
+from tether.types import JSON, ActivityRecord, Actor, Effect, ToolDef, ToolResult, Verdict
 
 ME = Actor("cli", "test")
 
@@ -198,3 +198,29 @@ async def test_changed_tool_definitions_are_recorded(store: MemoryStore) -> None
 
 async def _collect(host: Host, results: list[ToolResult]) -> None:
     results.append(await host.call_tool(ME, "fake__echo", {"text": "x"}))
+
+
+async def test_watchers_see_each_record_and_pending_approval_once(store: MemoryStore) -> None:
+    async with Host(store, approvers=[ScriptedApprover(Verdict.APPROVED_ONCE)], approval_timeout_s=5) as host:
+        with host.events.subscribe() as events:
+            await host.add_source(FakeSource.echo())
+            await host.call_tool(ME, "fake__echo", {"text": "x"})
+            host.events.publish(store.activity[-1])  # a store watcher offering a row again
+            seen: list[str] = []
+            while True:
+                try:
+                    event = events.receive_nowait()
+                except anyio.WouldBlock:
+                    break
+                seen.append(event.kind if isinstance(event, ActivityRecord) else "approval.pending")
+    assert seen == ["tools.changed", "approval.pending", "approval.resolved", "tool.called"]
+
+
+async def test_a_per_call_approver_decides_only_its_call(store: MemoryStore) -> None:
+    async with Host(store, approvers=[SilentApprover()], approval_timeout_s=5) as host:
+        await host.add_source(FakeSource.echo())
+        approver = ScriptedApprover(Verdict.APPROVED_ONCE, name="client")
+        result = await host.call_tool(ME, "fake__echo", {"text": "x"}, approvers=[approver])
+        assert result.text == "x"
+        assert host.approvers == [host.approvers[0]]
+    assert store.activity[-2].data["decided_by"] == "client"

@@ -1,4 +1,5 @@
-"""Helpers for the runner tests: configs for the test servers in tests/servers, run a source."""
+"""Helpers for the runner tests (configs for the test servers in tests/servers, run a source) and
+for the installer tests (a data dir and a running App)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from pathlib import Path
 from typing import TypedDict
 
 import anyio
+import pytest
 
+from tether.app import App, open_app
+from tether.config import Settings, load_settings
 from tether.extensions.runner import StdioSource
 from tether.types import SourceConfig
 
@@ -57,3 +61,26 @@ async def running(*sources: StdioSource) -> AsyncGenerator[None]:
             with anyio.fail_after(WAIT_S, shield=True):
                 for source in sources:
                     await source.close()
+
+
+# -- installing extensions (test_install*.py) -------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A data dir of its own, secrets in an encrypted file, a start that gives up after one try."""
+    return load_settings(
+        {
+            "TETHER_HOME": str(tmp_path / "home"),
+            "TETHER_CONFIG": str(tmp_path / "tether.toml"),
+            "TETHER_SECRETS_BACKEND": "file",
+            "TETHER_START_TIMEOUT_S": "15",
+            "TETHER_MAX_START_FAILURES": "1",
+        }
+    )
+
+
+@pytest.fixture
+async def tether_app(settings: Settings) -> AsyncGenerator[App]:
+    async with open_app(settings) as app:
+        yield app

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tether.errors import BundleError, InvalidManifest
 from tether.extensions.bundle import BundleLimits, MemberKind, open_bundle
-from tether.extensions.bundle_errors import BundleError, InvalidManifest
 from tether.extensions.signature import SignatureStatus
 
 from .bundle_samples import (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tether.errors import BundleError
 from tether.extensions.bundle import BundleLimits, open_bundle, safe_extract
-from tether.extensions.bundle_errors import BundleError
 
 from .bundle_samples import (
     Entry,

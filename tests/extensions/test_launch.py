@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tether.extensions.bundle_errors import InvalidUserConfig
+from tether.errors import InvalidUserConfig
 from tether.extensions.config_vars import SystemDirs, js_string, replace_variables
 from tether.extensions.launch import LaunchContext, LaunchSpec, build_launch
 from tether.extensions.manifest import validate_manifest

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tether.extensions.bundle_errors import InvalidManifest
+from tether.errors import InvalidManifest
 from tether.extensions.manifest import validate_manifest
 from tether.extensions.manifest_model import ServerType, UserConfigType
 

@@ -12,13 +12,13 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from tests.mcpb_cli import PACKAGE, RUN_TIMEOUT_S, Mcpb
 from tether.extensions.bundle import open_bundle, safe_extract
 from tether.extensions.config_vars import SystemDirs
 from tether.extensions.launch import LaunchContext, build_launch
@@ -38,62 +38,6 @@ from .bundle_samples import (
 )
 
 pytestmark = pytest.mark.timeout(600)
-
-MCPB_VERSION = "2.1.2"
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "mcpb-cli"
-PACKAGE = CACHE / "node_modules" / "@anthropic-ai" / "mcpb"
-RUN_TIMEOUT_S = 120
-
-
-@dataclass(frozen=True)
-class Mcpb:
-    node: str
-
-    def run(self, *args: str | Path, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [self.node, str(PACKAGE / "dist" / "cli" / "cli.js"), *map(str, args)],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"mcpb {' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
-        return result
-
-
-def _installed_version() -> str | None:
-    try:
-        return json.loads((PACKAGE / "package.json").read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-@pytest.fixture(scope="session")
-def mcpb() -> Mcpb:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to install the reference CLI @anthropic-ai/mcpb")
-    if _installed_version() != MCPB_VERSION:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        command = [
-            npm,
-            "install",
-            "--prefix",
-            str(CACHE),
-            "--no-audit",
-            "--no-fund",
-            f"@anthropic-ai/mcpb@{MCPB_VERSION}",
-        ]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-        except subprocess.TimeoutExpired:
-            pytest.skip(f"npm could not install @anthropic-ai/mcpb@{MCPB_VERSION} within 300 s")
-        if result.returncode != 0 or _installed_version() != MCPB_VERSION:
-            pytest.skip(f"npm could not install @anthropic-ai/mcpb@{MCPB_VERSION}: {result.stderr[-500:]}")
-    return Mcpb(node)
 
 
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from tether.errors import BundleError, InvalidManifest
 from tether.extensions.bundle import open_bundle
-from tether.extensions.bundle_errors import BundleError, InvalidManifest
 from tether.extensions.ignore_rules import IgnoreRules
 from tether.extensions.pack import pack_bundle, validate_bundle
 from tether.extensions.signature import SignatureStatus, sign_bundle

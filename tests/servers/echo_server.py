@@ -2,12 +2,14 @@
 
 Tools: echo, add, slow (sleeps), crash (exits mid-call), grow (adds a tool and says the
 list changed), shout (writes to stderr). It also offers one prompt and one resource.
+With ECHO_DESCRIPTION_FILE set, echo's description is read from that file at start.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -78,4 +80,13 @@ def note() -> str:
 
 if __name__ == "__main__":
     print("echo server starting", file=sys.stderr, flush=True)
+    if description_file := os.environ.get("ECHO_DESCRIPTION_FILE"):
+        # Lets a test change the echo tool's definition between runs (a "rug pull").
+        server.remove_tool("echo")
+        server.add_tool(
+            echo,
+            name="echo",
+            description=Path(description_file).read_text(),
+            annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
+        )
     server.run()

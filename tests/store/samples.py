@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,11 +64,10 @@ def approval_request(approval_id: str = "a1", tool: ToolDef = SEARCH) -> Approva
 
 
 @contextmanager
-def raw_database(data_dir: Path) -> Iterator[sqlite3.Connection]:
+def raw_database(data_dir: Path) -> Generator[sqlite3.Connection]:
     """The database file opened with plain sqlite3, committed on exit, as a tamperer would."""
-    with closing(sqlite3.connect(data_dir / DATABASE_FILE)) as connection:
-        with connection:
-            yield connection
+    with closing(sqlite3.connect(data_dir / DATABASE_FILE)) as connection, connection:
+        yield connection
 
 
 def insert_sealed_chain(data_dir: Path, rows: int) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from tether.core.activity import (
 )
 from tether.core.storage import ActivityFilter
 from tether.store import SqlStore, open_store
-from tether.store.chain import VERIFY_BATCH_ROWS
+from tether.store.chain import COLUMNS, VERIFY_BATCH_ROWS, hash_from_text
 from tether.store.rows import activity_values
 
 from .samples import insert_sealed_chain, raw_database
@@ -99,6 +99,7 @@ async def test_records_page_by_seq_and_window_by_time(store: SqlStore) -> None:
     assert await seqs(ActivityFilter(limit=2)) == [1, 2]
     assert await seqs(ActivityFilter(newest_first=True, limit=2)) == [5, 4]
     assert await seqs(ActivityFilter(after_seq=1, newest_first=True, limit=10)) == [5, 4, 3, 2]
+    assert await seqs(ActivityFilter(before_seq=4, newest_first=True, limit=2)) == [3, 2]
     assert await seqs(ActivityFilter(since=started, until=ended + timedelta(seconds=1))) == [1, 2, 3, 4, 5]
     assert await seqs(ActivityFilter(since=ended + timedelta(seconds=1))) == []
     assert await seqs(ActivityFilter(until=started - timedelta(seconds=1))) == []
@@ -222,3 +223,29 @@ async def test_appends_after_reopening_continue_the_chain(data_dir: Path) -> Non
         record = await store.append(SourceAdded(source="files"), actor="cli")
         assert record.seq == 3
         assert (await store.verify()).is_intact
+
+
+async def test_the_quick_hash_of_every_stored_row_is_its_record_hash(store: SqlStore, data_dir: Path) -> None:
+    await store.append(SourceAdded(source="notes", config={"env": {"LANG": "C"}}), actor="cli")
+    await store.append(
+        ToolCalled(
+            source=None,
+            tool=None,
+            arguments={
+                "text": 'naïve 🌍 "quoted" \\ \n',
+                "n": 1e16,
+                "when": datetime(2026, 1, 1, tzinfo=UTC),
+            },
+        ),
+        actor="gateway:tok:1",
+    )
+    await store.append(ToolsChanged(source="notes", changed=("search",)), actor="source:notes")
+    insert_sealed_chain(data_dir, 2)  # whole-second timestamps: isoformat() has no microseconds
+    with raw_database(data_dir) as db:
+        stored = db.execute(
+            f"SELECT {', '.join(c.name for c in COLUMNS)} FROM activity ORDER BY seq"
+        ).fetchall()
+    assert len(stored) == 5
+    for seq, at, kind, actor, source, tool, data, prev_hash, digest in stored:
+        assert hash_from_text(seq, at, kind, actor, source, tool, data, prev_hash) == digest
+    assert (await store.verify()).checked == 5

@@ -53,21 +53,22 @@ async def test_a_second_resolve_loses_and_changes_nothing(store: SqlStore) -> No
 async def test_two_concurrent_resolves_from_two_stores_have_exactly_one_winner(
     store: SqlStore, data_dir: Path
 ) -> None:
+    winners: dict[str, list[str]] = {}
+
+    async def decide(on: SqlStore, verdict: Verdict, who: str, approval_id: str) -> None:
+        if await on.resolve_approval(approval_id, verdict, who):
+            winners.setdefault(approval_id, []).append(who)
+
     async with await open_store(data_dir) as other:
         for n in range(20):
-            await store.create_approval(approval_request(f"race-{n}"))
-            wins: list[str] = []
-
-            async def decide(on: SqlStore, verdict: Verdict, who: str, approval_id: str) -> None:
-                if await on.resolve_approval(approval_id, verdict, who):
-                    wins.append(who)
-
+            approval_id = f"race-{n}"
+            await store.create_approval(approval_request(approval_id))
             with anyio.fail_after(10):
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(decide, store, Verdict.APPROVED_ONCE, "first", f"race-{n}")
-                    tg.start_soon(decide, other, Verdict.DENIED, "second", f"race-{n}")
-            assert len(wins) == 1
-            assert (await other.get_approval(f"race-{n}")).decided_by == wins[0]
+                    tg.start_soon(decide, store, Verdict.APPROVED_ONCE, "first", approval_id)
+                    tg.start_soon(decide, other, Verdict.DENIED, "second", approval_id)
+            assert len(winners[approval_id]) == 1
+            assert (await other.get_approval(approval_id)).decided_by == winners[approval_id][0]
 
 
 async def test_an_unknown_approval_cannot_be_read_resolved_or_awaited(store: SqlStore) -> None:

@@ -1,4 +1,4 @@
-"""Sources, tool catalogs and policies survive a trip through the database unchanged."""
+"""Sources and tool catalogs survive a trip through the database unchanged."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tether.core.pinning import definition_hash
+from tether.core.storage import ToolPolicy
 from tether.errors import AlreadyExists, UnknownSource
 from tether.store import SqlStore, open_store
-from tether.store.rows import definition_hash
 from tether.types import Effect, SourceConfig, SourceKind, ToolAnnotations
 
 from .samples import DELETE, SEARCH, raw_database, stdio_source
@@ -65,15 +66,16 @@ async def test_updating_a_source_replaces_its_config_but_not_its_creation_time(
     assert created_at <= updated_at
 
 
-async def test_removing_a_source_forgets_its_tools_and_policies(store: SqlStore) -> None:
+async def test_removing_a_source_forgets_its_tools_policies_and_pins(store: SqlStore) -> None:
     await store.add_source(stdio_source())
     await store.save_tools("notes", [SEARCH])
     await store.set_effect("notes", "search", Effect.ALLOW)
+    await store.set_pin("notes", "search", SEARCH, definition_hash(SEARCH))
     await store.set_effect("other", "search", Effect.BLOCK)
     await store.remove_source("notes")
     assert await store.list_sources() == []
     assert await store.known_tools("notes") == []
-    assert await store.get_effect("notes", "search") is None
+    assert await store.get_policy("notes", "search") == ToolPolicy()
     assert await store.all_effects() == {("other", "search"): Effect.BLOCK}
 
 
@@ -108,26 +110,3 @@ async def test_the_stored_definition_hash_changes_with_any_part_of_a_tool(
     assert definition_hash(dataclasses.replace(SEARCH, description="Exfiltrate the notes.")) != stored
     reannotated = dataclasses.replace(SEARCH, annotations=ToolAnnotations(read_only=False))
     assert definition_hash(reannotated) != stored
-
-
-async def test_a_tool_without_a_policy_has_no_stored_effect(store: SqlStore) -> None:
-    assert await store.get_effect("notes", "search") is None
-    assert await store.all_effects() == {}
-
-
-async def test_setting_an_effect_returns_the_one_it_replaced(store: SqlStore) -> None:
-    assert await store.set_effect("notes", "search", Effect.ALLOW) is None
-    assert await store.set_effect("notes", "search", Effect.BLOCK) is Effect.ALLOW
-    assert await store.set_effect("notes", "search", Effect.BLOCK) is Effect.BLOCK
-    assert await store.get_effect("notes", "search") is Effect.BLOCK
-
-
-async def test_all_effects_lists_every_stored_policy(store: SqlStore) -> None:
-    await store.set_effect("notes", "search", Effect.ALLOW)
-    await store.set_effect("notes", "delete", Effect.BLOCK)
-    await store.set_effect("files", "read", Effect.ASK)
-    assert await store.all_effects() == {
-        ("notes", "search"): Effect.ALLOW,
-        ("notes", "delete"): Effect.BLOCK,
-        ("files", "read"): Effect.ASK,
-    }

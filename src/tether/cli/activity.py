@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import dataclasses
 import json
+import sys
+from collections.abc import Generator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, TextIO
 
 import anyio
 import typer
@@ -14,6 +19,7 @@ from rich.table import Table
 from tether.app import open_app
 from tether.cli.runtime import console, run
 from tether.cli.sources import ME
+from tether.core.report import LAST_REPORT_SETTING, build_report, render_markdown
 from tether.core.storage import ActivityFilter
 from tether.errors import ChainBroken, Conflict, UsageError
 from tether.types import ActivityRecord, Verdict
@@ -24,7 +30,7 @@ approvals_app = typer.Typer(
 )
 
 
-def parse_since(text: str | None) -> datetime | None:
+def parse_since(text: str | None, *, option: str = "--since") -> datetime | None:
     """'7d', '12h', '30m' or an ISO date/time."""
     if text is None:
         return None
@@ -34,7 +40,7 @@ def parse_since(text: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--since takes 7d, 12h, 30m or an ISO date, not '{text}'") from None
+        raise UsageError(f"{option} takes 7d, 12h, 30m or an ISO date, not '{text}'") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -72,6 +78,62 @@ def show(
     run(main)
 
 
+@activity_app.command("export")
+def export(
+    output_format: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="7d, 12h, 30m or an ISO date")] = None,
+) -> None:
+    """Export the activity log with every row's hashes, for an auditor or another tool."""
+    if output_format not in ("jsonl", "csv"):
+        raise typer.BadParameter("use jsonl or csv", param_hint="--format")
+
+    async def main() -> int:
+        async with open_app() as tether:
+            rows = await tether.store.records(ActivityFilter(since=parse_since(since)))
+        with _open_output(output) as out:
+            write_rows(rows, out, output_format)
+        return len(rows)
+
+    count = run(main)
+    if output is not None:
+        console.print(f"wrote {count} rows to {output}")
+
+
+def write_rows(rows: Sequence[ActivityRecord], out: TextIO, output_format: str) -> None:
+    if output_format == "jsonl":
+        for r in rows:
+            out.write(json.dumps(_row_json(r), ensure_ascii=False, default=str) + "\n")
+        return
+    writer = csv.writer(out)
+    writer.writerow(["seq", "at", "kind", "actor", "source", "tool", "data", "prev_hash", "hash"])
+    for r in rows:
+        writer.writerow(
+            [
+                r.seq,
+                r.at.isoformat(),
+                r.kind,
+                r.actor,
+                r.source or "",
+                r.tool or "",
+                json.dumps(r.data, ensure_ascii=False, default=str),
+                r.prev_hash,
+                r.hash,
+            ]
+        )
+
+
+@contextlib.contextmanager
+def _open_output(path: Path | None) -> Generator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as file:
+        yield file
+
+
 @activity_app.command("verify")
 def verify() -> None:
     """Check the hash chain; name the first row that was changed, removed or reordered."""
@@ -88,25 +150,43 @@ def verify() -> None:
     run(main)
 
 
+@activity_app.command("prune")
+def prune(
+    older_than: Annotated[
+        str | None, typer.Option("--older-than", help="Remove rows older than this: 90d, 12h or an ISO date.")
+    ] = None,
+    keep_rows: Annotated[
+        int | None, typer.Option("--keep-rows", min=0, help="Keep only the newest N rows.")
+    ] = None,
+) -> None:
+    """Remove old rows; what stays still verifies, from a checkpoint where the log now starts.
+
+    With both options a row goes when either says so. Only rows that verify are removed, and
+    the prune itself is recorded in the log. Export first if you need the old rows.
+    """
+    if older_than is None and keep_rows is None:
+        raise typer.BadParameter("give --older-than, --keep-rows or both", param_hint="--older-than")
+    cutoff = parse_since(older_than, option="--older-than")
+
+    async def main() -> ActivityRecord | None:
+        async with open_app() as tether:
+            return await tether.store.prune(older_than=cutoff, keep_rows=keep_rows, actor=str(ME))
+
+    record = run(main)
+    if record is None:
+        console.print("nothing to prune")
+        return
+    through = record.data.get("through_seq")
+    console.print(
+        f"removed {record.data.get('removed')} rows up to row {through}; the log now starts after it "
+        f"and row {record.seq} records the prune"
+    )
+
+
 def _print(rows: list[ActivityRecord], *, as_json: bool, header: bool = True) -> None:
     if as_json:
         for r in rows:
-            print(
-                json.dumps(
-                    {
-                        "seq": r.seq,
-                        "at": r.at.isoformat(),
-                        "kind": r.kind,
-                        "actor": r.actor,
-                        "source": r.source,
-                        "tool": r.tool,
-                        "data": r.data,
-                        "hash": r.hash,
-                    },
-                    ensure_ascii=False,
-                    default=str,
-                )
-            )
+            print(json.dumps(_row_json(r), ensure_ascii=False, default=str))
         return
     if not rows:
         if header:
@@ -126,6 +206,20 @@ def _print(rows: list[ActivityRecord], *, as_json: bool, header: bool = True) ->
     console.print(table)
 
 
+def _row_json(r: ActivityRecord) -> dict[str, object]:
+    return {
+        "seq": r.seq,
+        "at": r.at.isoformat(),
+        "kind": r.kind,
+        "actor": r.actor,
+        "source": r.source,
+        "tool": r.tool,
+        "data": r.data,
+        "prev_hash": r.prev_hash,
+        "hash": r.hash,
+    }
+
+
 def _summary(record: ActivityRecord) -> str:
     data = record.data
     if record.kind == "tool.called":
@@ -139,6 +233,8 @@ def _summary(record: ActivityRecord) -> str:
         return f"{data.get('previous') or 'ask'} -> {data.get('effect')}"
     if record.kind == "approval.resolved":
         return f"{data.get('verdict')} by {data.get('decided_by')}"
+    if record.kind == "activity.pruned":
+        return f"removed {data.get('removed')} rows up to row {data.get('through_seq')}"
     return ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, [], {}, ""))[:80]
 
 
@@ -191,3 +287,30 @@ async def _decide(approval_id: str, verdict: Verdict) -> None:
                 f"{stored.verdict.value if stored.verdict else '?'} by {stored.decided_by}"
             )
     console.print(f"{approval_id}: {verdict.value}")
+
+
+def access_report(
+    since: Annotated[str | None, typer.Option("--since", help="7d, 12h, 30m or an ISO date")] = "7d",
+    output_format: Annotated[str, typer.Option("--format", help="md or json")] = "md",
+) -> None:
+    """Per extension and connector: what ran, which paths and hosts it touched, what runs without asking."""
+    if output_format not in ("md", "json"):
+        raise typer.BadParameter("use md or json", param_hint="--format")
+
+    async def main() -> None:
+        async with open_app() as tether:
+            previous: object = await tether.store.get_setting(LAST_REPORT_SETTING)
+            built = build_report(
+                await tether.store.records(ActivityFilter()),
+                configs=await tether.store.list_sources(),
+                effects=await tether.store.all_effects(),
+                since=parse_since(since),
+                previous_report_seq=previous if isinstance(previous, int) else 0,
+            )
+            await tether.store.set_setting(LAST_REPORT_SETTING, built.until_seq)
+        if output_format == "json":
+            print(json.dumps(dataclasses.asdict(built), indent=2))
+        else:
+            console.out(render_markdown(built), highlight=False)
+
+    run(main)

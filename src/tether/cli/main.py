@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tether.cli import activity, sources, system, tools
+from tether.cli import activity, chat, connectors, demo, extensions, gateway, policy, sources, system, tools
 from tether.cli.runtime import options
 
 app = typer.Typer(
@@ -28,16 +28,23 @@ def _root(
 
 
 app.add_typer(sources.app, name="source")
-app.add_typer(tools.policy_app, name="policy")
+app.add_typer(extensions.app, name="ext")
+app.add_typer(connectors.app, name="connector")
+app.add_typer(demo.app, name="demo")
+app.add_typer(policy.policy_app, name="policy")
+app.add_typer(tools.tools_app, name="tools")
 app.add_typer(activity.approvals_app, name="approvals")
 app.add_typer(activity.activity_app, name="activity")
 app.add_typer(system.db_app, name="db")
-app.command("tools")(tools.list_tools)
+app.add_typer(chat.chat_app, name="chat")
+app.add_typer(chat.model_app, name="model")
 app.command("call")(tools.call)
 app.command("serve")(system.serve)
+app.command("access-report")(activity.access_report)
 app.command("doctor")(system.doctor)
 app.command("import")(system.import_servers)
 app.command("export")(system.export_servers)
+gateway.register(app)
 
 
 def main() -> None:

@@ -25,16 +25,20 @@ from tether.store.db import upgrade_database
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 RECONCILE_EVERY_S = 2.0
+WEB_SHUTDOWN_S = 3
 
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind (default 8765).")] = None,
 ) -> None:
-    """Start tether: every enabled source, and the web UI on 127.0.0.1."""
+    """Start tether: every enabled source, the web UI and the HTTP gateway (/mcp) on 127.0.0.1."""
     import uvicorn
 
-    from tether.web.app import create_web_app
+    from tether.gateway.http import GatewayHttp, with_gateway
+    from tether.gateway.server import Gateway
+    from tether.web.app import create_web_app, web_hosts
+    from tether.web.security import Sessions
 
     async def main() -> None:
         async with open_app() as tether:
@@ -44,16 +48,30 @@ def serve(
             await tether.start_sources()
             for name, status in tether.host.statuses().items():
                 console.print(f"  {name}: {status.state.value} {status.detail}".rstrip())
+            gateway_http = GatewayHttp(
+                Gateway(tether.host, caller=None), tether.store, extra_hosts=_extra_hosts(bind_host)
+            )
+            sessions = Sessions()
+            web = create_web_app(tether, sessions=sessions, allowed_hosts=web_hosts(bind_host))
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_web_app(tether.host), log_level="warning", lifespan="off", server_header=False
+                    with_gateway(web, gateway_http),
+                    log_level="warning",
+                    lifespan="on",
+                    server_header=False,
+                    timeout_graceful_shutdown=WEB_SHUTDOWN_S,  # live pages hold SSE streams open
                 )
             )
-            shown = f"[{bind_host}]" if ":" in bind_host else bind_host
+            shown = _url_host(bind_host)
+            url = f"http://{shown}:{sock.getsockname()[1]}"
+            console.print(f"tether is running at [bold]{url}/[/] (Ctrl-C to stop)")
             console.print(
-                f"tether is running at [bold]http://{shown}:{sock.getsockname()[1]}/[/] (Ctrl-C to stop)"
+                f"sign in to the web UI with this link (it works once): {url}/login?token="
+                + sessions.issue_login_token(),
+                soft_wrap=True,
+                highlight=False,
             )
-            async with anyio.create_task_group() as tg:
+            async with gateway_http.running(), anyio.create_task_group() as tg:
 
                 async def follow_config() -> None:
                     while True:
@@ -61,11 +79,26 @@ def serve(
                         await tether.reconcile()
 
                 tg.start_soon(follow_config)
+                tg.start_soon(tether.watch_store)
                 await server.serve(sockets=[sock])
                 tg.cancel_scope.cancel()
         console.print("tether stopped")
 
     run(main)
+
+
+def _url_host(bind_host: str) -> str:
+    """Where a browser on this computer reaches the bind address."""
+    if bind_host in ("0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{bind_host}]" if ":" in bind_host else bind_host
+
+
+def _extra_hosts(bind_host: str) -> list[str]:
+    """A non-local bind address is also a name clients may use in Host and Origin."""
+    if bind_host in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::"):
+        return []
+    return [f"[{bind_host}]" if ":" in bind_host else bind_host]
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -1,12 +1,14 @@
-"""``tether tools``, ``tether call`` and ``tether policy``: see tools, call one, set what is allowed."""
+"""``tether tools`` (list, diff, review) and ``tether call``: see tools and call one."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from typing import Annotated, Any
 
 import typer
+from rich.syntax import Syntax
 from rich.table import Table
 
 from tether.app import App, open_app
@@ -15,12 +17,12 @@ from tether.cli.runtime import console, err_console, run
 from tether.cli.sources import ME
 from tether.core.tools import split_qualified
 from tether.errors import SourceError, UnknownTool, UsageError
-from tether.types import Effect, HostedTool
+from tether.types import Decision, HostedTool
 
-policy_app = typer.Typer(help="Ask / Always allow / Block, per tool.", no_args_is_help=True)
+tools_app = typer.Typer(help="The tools of every enabled source, with their permission.")
 
 
-async def _start_for(tether: App, name: str | None) -> None:
+async def start_for(tether: App, name: str | None) -> None:
     """Start only the source a qualified name points at; everything for a bare name."""
     parts = split_qualified(name) if name else None
     if parts and parts[0] in {c.name for c in await tether.store.list_sources()}:
@@ -29,33 +31,81 @@ async def _start_for(tether: App, name: str | None) -> None:
         await tether.start_sources()
 
 
+@tools_app.callback(invoke_without_command=True)
 def list_tools(
+    ctx: typer.Context,
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source's tools.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List the tools of every enabled source with their permission."""
+    """List the tools of every enabled source with the permission a call would get now."""
+    if ctx.invoked_subcommand is not None:
+        return
 
     async def main() -> None:
         async with open_app() as tether:
             await tether.start_sources([source] if source else None)
-            tools = await tether.host.tools(source=source)
-            effects = await tether.store.all_effects()
+            everything = await tether.host.tools()
+            shadowed = {name for name, count in Counter(t.name for t in everything).items() if count > 1}
+            tools = [t for t in everything if source is None or t.source == source]
+            decisions = [await tether.host.decide(t) for t in tools]
             if as_json:
-                print(json.dumps([_tool_json(t, effects) for t in tools], indent=2))
+                print(
+                    json.dumps(
+                        [_tool_json(t, d, t.name in shadowed) for t, d in zip(tools, decisions, strict=True)],
+                        indent=2,
+                    )
+                )
                 return
-            table = Table("tool", "permission", "hints", "description")
-            for tool in tools:
-                effect = effects.get((tool.source, tool.name))
+            table = Table("tool", "permission", "why", "hints", "description")
+            for tool, decision in zip(tools, decisions, strict=True):
+                hints = _hints(tool) + (
+                    ["[yellow]shadows another source's tool[/]"] if tool.name in shadowed else []
+                )
                 table.add_row(
                     tool.qualified_name,
-                    effect.value if effect else "ask (new)",
-                    _hints(tool),
-                    tool.definition.description.strip().split("\n")[0][:80],
+                    _effect_text(decision),
+                    decision.rule,
+                    " ".join(hints),
+                    tool.definition.description.strip().split("\n")[0][:70],
                 )
             console.print(table)
             for name, status in tether.host.statuses().items():
                 if status.state.value != "running":
                     console.print(f"[yellow]{name}[/]: {status.state.value} {status.detail}")
+
+    run(main)
+
+
+@tools_app.command("diff")
+def diff(tool: Annotated[str, typer.Argument(help="SOURCE__TOOL")]) -> None:
+    """Show how a tool's definition changed since it was approved."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            await start_for(tether, tool)
+            hosted = await tether.host.resolve(tool)
+            changes = await tether.host.definition_diff(hosted)
+        if changes is None:
+            console.print(f"{hosted.qualified_name} was never approved, so there is nothing to compare with")
+        elif not changes:
+            console.print(f"{hosted.qualified_name} is unchanged since it was approved")
+        else:
+            console.print(Syntax(changes, "diff"))
+            console.print(f"accept it with `tether tools review {hosted.qualified_name}`")
+
+    run(main)
+
+
+@tools_app.command("review")
+def review(tool: Annotated[str, typer.Argument(help="SOURCE__TOOL")]) -> None:
+    """Accept a tool's current definition as reviewed; its permission applies again."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            await start_for(tether, tool)
+            hosted = await tether.host.resolve(tool)
+            await tether.host.pin(ME, hosted)
+        console.print(f"{hosted.qualified_name}: current definition accepted")
 
     run(main)
 
@@ -71,31 +121,27 @@ def call(
 ) -> None:
     """Call a tool through tether's policy, approval and activity log."""
     try:
-        arguments = json.loads(args)
+        arguments: object = json.loads(args)
     except json.JSONDecodeError as error:
         raise typer.BadParameter(f"not valid JSON: {error.msg}", param_hint="--args") from None
     if not isinstance(arguments, dict):
         raise typer.BadParameter("must be a JSON object", param_hint="--args")
+    checked: dict[str, Any] = arguments  # pyright: ignore[reportUnknownVariableType]
     asks_here = sys.stdin.isatty() if prompt is None else prompt
 
     async def main() -> bool:
         approvers = [PromptApprover(console) if asks_here else WaitingNotice(err_console)]
         async with open_app(approvers=approvers) as tether:
-            await _start_for(tether, tool)
+            await start_for(tether, tool)
             _explain_down_source(tether, tool)
-            result = await tether.host.call_tool(ME, tool, arguments)  # pyright: ignore[reportUnknownArgumentType]
+            result = await tether.host.call_tool(ME, tool, checked)
         if as_json:
-            print(
-                json.dumps(
-                    {
-                        "content": list(result.content),
-                        "structuredContent": result.structured,
-                        "isError": result.is_error,
-                    },
-                    indent=2,
-                    default=str,
-                )
-            )
+            document = {
+                "content": list(result.content),
+                "structuredContent": result.structured,
+                "isError": result.is_error,
+            }
+            print(json.dumps(document, indent=2, default=str))
         elif result.structured is not None and not result.text:
             print(json.dumps(result.structured, indent=2))
         else:
@@ -114,44 +160,7 @@ def _explain_down_source(tether: App, tool: str) -> None:
         raise SourceError(f"source '{parts[0]}' is {status.state.value}: {status.detail}")
 
 
-@policy_app.command("set")
-def policy_set(
-    tool: Annotated[str, typer.Argument(help="SOURCE__TOOL")],
-    effect: Annotated[Effect, typer.Argument(help="ask, allow or block")],
-) -> None:
-    """Set whether a tool asks, is always allowed, or is blocked."""
-
-    async def main() -> None:
-        async with open_app() as tether:
-            hosted = await _known_tool(tether, tool)
-            await tether.host.set_policy(ME, hosted, effect)
-        console.print(f"{tool}: {effect.value}")
-
-    run(main)
-
-
-@policy_app.command("show")
-def policy_show(source: Annotated[str | None, typer.Option("--source", "-s")] = None) -> None:
-    """Show the permission of every known tool."""
-
-    async def main() -> None:
-        async with open_app() as tether:
-            effects = await tether.store.all_effects()
-            table = Table("tool", "permission")
-            for config in await tether.store.list_sources():
-                if source and config.name != source:
-                    continue
-                for definition in await tether.store.known_tools(config.name):
-                    effect = effects.get((config.name, definition.name))
-                    table.add_row(
-                        f"{config.name}__{definition.name}", effect.value if effect else "ask (new)"
-                    )
-            console.print(table)
-
-    run(main)
-
-
-async def _known_tool(tether: App, name: str) -> HostedTool:
+async def known_tool(tether: App, name: str) -> HostedTool:
     """A tool from the stored catalog, refreshing it from the source when it is not there yet."""
     parts = split_qualified(name)
     if parts is None:
@@ -167,21 +176,28 @@ async def _known_tool(tether: App, name: str) -> HostedTool:
     raise UnknownTool(f"source '{source}' has no tool '{tool_name}': see `tether tools --source {source}`")
 
 
-def _hints(tool: HostedTool) -> str:
+def _effect_text(decision: Decision) -> str:
+    colour = {"allow": "green", "block": "red", "ask": "yellow"}[decision.effect.value]
+    return f"[{colour}]{decision.effect.value}[/]"
+
+
+def _hints(tool: HostedTool) -> list[str]:
     annotations = tool.definition.annotations
-    return " ".join(
+    return [
         h for h, on in (("read-only", annotations.read_only), ("destructive", annotations.destructive)) if on
-    )
+    ]
 
 
-def _tool_json(tool: HostedTool, effects: dict[tuple[str, str], Effect]) -> dict[str, Any]:
-    effect = effects.get((tool.source, tool.name))
+def _tool_json(tool: HostedTool, decision: Decision, is_shadowing: bool) -> dict[str, Any]:
     return {
         "name": tool.qualified_name,
         "source": tool.source,
         "tool": tool.name,
         "description": tool.definition.description,
         "inputSchema": dict(tool.definition.input_schema),
-        "permission": effect.value if effect else None,
-        "hints": _hints(tool).split(),
+        "permission": decision.effect.value,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "hints": _hints(tool),
+        "shadows": is_shadowing,
     }

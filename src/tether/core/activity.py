@@ -8,6 +8,7 @@ a stored row breaks the chain at that row. Storage is elsewhere (``ActivityStore
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,11 +31,7 @@ class ActivityEvent:
     tool: str | None = None
 
     def data(self) -> dict[str, JSON]:
-        return {
-            f.name: _jsonable(getattr(self, f.name))
-            for f in dataclasses.fields(self)
-            if f.name not in ("source", "tool")
-        }
+        return {name: _jsonable(getattr(self, name)) for name in _data_fields(type(self))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +65,22 @@ class PolicyChanged(ActivityEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RuleToggled(ActivityEvent):
+    kind: ClassVar[str] = "policy.rule"
+    rule: str = ""
+    is_on: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolReviewed(ActivityEvent):
+    """A person accepted a changed tool definition (by approving a call or ``tools review``)."""
+
+    kind: ClassVar[str] = "tool.reviewed"
+    previous_hash: str = ""
+    definition_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SourceAdded(ActivityEvent):
     kind: ClassVar[str] = "source.added"
     config: JSONObject = field(default_factory=dict[str, Any])
@@ -85,6 +98,15 @@ class SourceToggled(ActivityEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class SourceChanged(ActivityEvent):
+    """A setting of a source changed (never a secret: those are not recorded)."""
+
+    kind: ClassVar[str] = "source.changed"
+    setting: str = ""
+    value: JSON = None
+
+
+@dataclass(frozen=True, slots=True)
 class ToolsChanged(ActivityEvent):
     """A source presented tool definitions different from the ones stored before."""
 
@@ -94,7 +116,79 @@ class ToolsChanged(ActivityEvent):
     changed: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ActivityPruned(ActivityEvent):
+    """Old rows were removed; the chain now starts after row ``through_seq``, whose hash it keeps."""
+
+    kind: ClassVar[str] = "activity.pruned"
+    removed: int = 0
+    through_seq: int = 0
+    through_hash: str = ""
+    older_than: str | None = None
+    """The age limit asked for, as an ISO time; None when pruned by count only."""
+    keep_rows: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionInstalled(ActivityEvent):
+    """An extension was installed. ``settings`` shows sensitive values as ``[redacted]``."""
+
+    kind: ClassVar[str] = "extension.installed"
+    version: str = ""
+    signature: str = ""
+    signer: str | None = None
+    settings: JSONObject = field(default_factory=dict[str, Any])
+    declared_tools: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionUpdated(ActivityEvent):
+    """An extension moved to another version; ``outcome`` is ``updated`` or ``rolled_back``."""
+
+    kind: ClassVar[str] = "extension.updated"
+    previous_version: str = ""
+    version: str = ""
+    signature: str = ""
+    signer: str | None = None
+    outcome: str = "updated"
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionRemoved(ActivityEvent):
+    kind: ClassVar[str] = "extension.removed"
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionConfigured(ActivityEvent):
+    """Settings changed; sensitive values appear as ``[redacted]``, removed ones as None."""
+
+    kind: ClassVar[str] = "extension.configured"
+    changed: JSONObject = field(default_factory=dict[str, Any])
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionToolsDiffer(ActivityEvent):
+    """After a start, the server listed other tools than its manifest declared."""
+
+    kind: ClassVar[str] = "extension.tools_differ"
+    undeclared: tuple[str, ...] = ()
+    """Listed by the server, not declared in the manifest."""
+    not_listed: tuple[str, ...] = ()
+    """Declared in the manifest, not listed by the server."""
+    tools_generated: bool = False
+
+
+@functools.cache
+def _data_fields(cls: type[ActivityEvent]) -> tuple[str, ...]:
+    # Every call is recorded, so this runs per call: dataclasses.fields() is slow to repeat.
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("source", "tool"))
+
+
 def _jsonable(value: object) -> JSON:
+    if value is None or type(value) in (str, int, float, bool):
+        return cast(JSON, value)
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in cast(Sequence[object], value)]
     if isinstance(value, Mapping):
@@ -102,8 +196,11 @@ def _jsonable(value: object) -> JSON:
     return value
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical_json(value: JSON) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
 
 
 def record_hash(

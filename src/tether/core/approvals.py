@@ -7,13 +7,23 @@ decision made by another process is seen through ``ApprovalStore.wait_for_verdic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import anyio
 
 from tether.core.storage import ApprovalStore
 from tether.types import ApprovalRequest, Verdict
+
+
+class ApprovalDeferred(Exception):
+    """Signal from ``Host.call_tool(..., defer_approval=True)``: the call needs an approval,
+    which is now stored as pending. Call again with ``approval_id=request.id`` to wait for its
+    verdict (or use the one given meanwhile) and run the call; that may be after a restart."""
+
+    def __init__(self, request: ApprovalRequest) -> None:
+        super().__init__(f"the call to '{request.tool.qualified_name}' waits for approval {request.id}")
+        self.request = request
 
 
 class Approver(Protocol):
@@ -27,17 +37,31 @@ class Approver(Protocol):
 
 
 async def await_verdict(
-    store: ApprovalStore, request: ApprovalRequest, approvers: Sequence[Approver], *, timeout_s: float
+    store: ApprovalStore,
+    request: ApprovalRequest,
+    approvers: Sequence[Approver],
+    *,
+    timeout_s: float,
+    on_pending: Callable[[], None] | None = None,
+    is_stored: bool = False,
 ) -> tuple[Verdict, str]:
-    """Store ``request``, let every approver and the store race, return (verdict, decided_by)."""
-    await store.create_approval(request)
+    """Store ``request``, let every approver and the store race, return (verdict, decided_by).
+
+    With ``is_stored`` the request was stored earlier (see ``ApprovalDeferred``): it is not
+    stored again, and it stays pending when this wait is cancelled, for a later wait to pick up.
+    """
+    if not is_stored:
+        await store.create_approval(request)
+    if on_pending is not None:
+        on_pending()
     outcome: list[tuple[Verdict, str]] = []
     try:
         await _race(store, request, approvers, timeout_s, outcome)
     except anyio.get_cancelled_exc_class():
-        # The caller went away: nobody is waiting for this decision any more.
-        with anyio.CancelScope(shield=True):
-            await store.resolve_approval(request.id, Verdict.EXPIRED, "cancelled")
+        if not is_stored:
+            # The caller went away: nobody is waiting for this decision any more.
+            with anyio.CancelScope(shield=True):
+                await store.resolve_approval(request.id, Verdict.EXPIRED, "cancelled")
         raise
     return outcome[0]
 

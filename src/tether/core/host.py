@@ -13,11 +13,11 @@ import dataclasses
 import json
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, cast
 
 import anyio
 import anyio.abc
@@ -31,25 +31,32 @@ from tether.core.activity import (
     ActivityEvent,
     ApprovalResolved,
     PolicyChanged,
+    RuleToggled,
     ToolCalled,
+    ToolReviewed,
     ToolsChanged,
     arguments_for_log,
 )
-from tether.core.approvals import Approver, await_verdict
+from tether.core.approvals import ApprovalDeferred, Approver, await_verdict
+from tether.core.events import ApprovalPending, EventHub
+from tether.core.pinning import definition_diff, definition_hash
 from tether.core.storage import Store
 from tether.core.tools import ToolSource, qualify, split_qualified
 from tether.errors import (
     ApprovalDenied,
     ApprovalExpired,
+    Conflict,
     InvalidArguments,
     SourceError,
     TetherError,
     ToolBlocked,
     UnknownSource,
     UnknownTool,
+    UsageError,
 )
 from tether.types import (
     JSON,
+    ActivityRecord,
     Actor,
     ApprovalRequest,
     Decision,
@@ -80,6 +87,8 @@ class Host:
         self.approvers: list[Approver] = list(approvers)
         self.approval_timeout_s = approval_timeout_s
         self._skip_approvals = dict(skip_approvals or {})
+        self._grants: dict[str, list[str]] = {}
+        self.events = EventHub()
         self._sources: dict[str, ToolSource] = {}
         self._validators: dict[str, tuple[ToolDef, Validator]] = {}
         self._exit_stack = AsyncExitStack()
@@ -121,6 +130,16 @@ class Host:
         async with anyio.create_task_group() as tg:
             for source, skips in sources:
                 tg.start_soon(lambda s=source, k=skips: self.add_source(s, skip_approvals=k))
+
+    def set_skip_approvals(self, source: str, *, skips: bool) -> None:
+        self._skip_approvals[source] = skips
+
+    def set_grants(self, source: str, directories: Sequence[str] | None) -> None:
+        """The directories a source was granted (an extension's directory settings), for path rules."""
+        if directories is None:
+            self._grants.pop(source, None)
+        else:
+            self._grants[source] = list(directories)
 
     async def remove_source(self, name: str) -> None:
         source = self._sources.pop(name, None)
@@ -189,14 +208,36 @@ class Host:
             raise UnknownTool(f"'{name}' is ambiguous: use one of {options}")
         raise UnknownTool(f"no tool named '{name}': see `tether tools`")
 
-    async def decide(self, tool: HostedTool) -> Decision:
-        stored = await self.store.get_effect(tool.source, tool.name)
+    async def decide(self, tool: HostedTool, arguments: Mapping[str, JSON] | None = None) -> Decision:
         return policy.decide(
-            tool, stored=stored, source_skips_approvals=self._skip_approvals.get(tool.source, False)
+            tool,
+            stored=await self.store.get_policy(tool.source, tool.name),
+            source_skips_approvals=self._skip_approvals.get(tool.source, False),
+            rules=await self.rules(),
+            arguments=arguments,
+            grants=self._grants.get(tool.source),
         )
 
+    async def rules(self) -> list[str]:
+        """The optional policy rules that are turned on (see ``policy.RULES``)."""
+        stored: object = await self.store.get_setting(policy.RULES_SETTING)
+        return [str(name) for name in cast(list[object], stored)] if isinstance(stored, list) else []
+
+    async def set_rule(self, actor: Actor, name: str, *, is_on: bool) -> None:
+        if name not in policy.RULES:
+            raise UsageError(f"no rule named '{name}': the rules are {', '.join(policy.RULES)}")
+        current = await self.rules()
+        if (name in current) == is_on:
+            return
+        updated = sorted({*current, name} if is_on else set(current) - {name})
+        await self.store.set_setting(policy.RULES_SETTING, updated)
+        await self.record(RuleToggled(rule=name, is_on=is_on), actor=actor)
+
     async def set_policy(self, actor: Actor, tool: HostedTool, effect: Effect) -> None:
+        """Set a tool's permission; allowing it also pins the definition being allowed."""
         previous = await self.store.set_effect(tool.source, tool.name, effect)
+        if effect is Effect.ALLOW:
+            await self.pin(actor, tool)
         if previous is not effect:
             await self.record(
                 PolicyChanged(
@@ -208,12 +249,60 @@ class Host:
                 actor=actor,
             )
 
+    async def pin(self, actor: Actor, tool: HostedTool) -> None:
+        """Remember the tool's current definition as the one a person approved."""
+        digest = definition_hash(tool.definition)
+        stored = await self.store.get_policy(tool.source, tool.name)
+        if stored.pinned_hash == digest:
+            return
+        await self.store.set_pin(tool.source, tool.name, tool.definition, digest)
+        if stored.pinned_hash is not None:
+            await self.record(
+                ToolReviewed(
+                    source=tool.source,
+                    tool=tool.name,
+                    previous_hash=stored.pinned_hash,
+                    definition_hash=digest,
+                ),
+                actor=actor,
+            )
+
+    async def definition_diff(self, tool: HostedTool) -> str | None:
+        """How the tool changed since it was approved; None when it was never pinned."""
+        stored = await self.store.get_policy(tool.source, tool.name)
+        if stored.pinned is None:
+            return None
+        return definition_diff(stored.pinned, tool.definition)
+
     # -- the call path -----------------------------------------------------------------
 
-    async def call_tool(self, actor: Actor, name: str, arguments: Mapping[str, JSON]) -> ToolResult:
-        """Run one tool call through policy, approval and the activity log."""
+    async def call_tool(
+        self,
+        actor: Actor,
+        name: str,
+        arguments: Mapping[str, JSON],
+        *,
+        approvers: Sequence[Approver] = (),
+        defer_approval: bool = False,
+        approval_id: str | None = None,
+        on_record: Callable[[ActivityRecord], None] | None = None,
+    ) -> ToolResult:
+        """Run one tool call through policy, approval and the activity log.
+
+        ``approvers`` join the host's own for this call only (e.g. the gateway asking its client).
+        With ``defer_approval``, a call that needs an approval stores it and raises
+        ``ApprovalDeferred`` instead of waiting; calling again with its ``approval_id`` waits for
+        that stored approval's verdict (or uses the one given meanwhile) and then runs the call.
+        ``on_record`` is handed every activity record this call writes (the chat links them).
+        """
+
+        async def record(event: ActivityEvent) -> None:
+            stored = await self.record(event, actor=actor)
+            if on_record is not None:
+                on_record(stored)
+
         tool = await self.resolve(name)
-        decision = await self.decide(tool)
+        decision = await self.decide(tool, arguments)
         event = ToolCalled(
             source=tool.source,
             tool=tool.name,
@@ -225,21 +314,27 @@ class Host:
         try:
             self._validate(tool, arguments)
         except InvalidArguments as error:
-            await self.record(_replace(event, outcome="invalid", error=str(error)), actor=actor)
+            await record(_replace(event, outcome="invalid", error=str(error)))
             raise
 
+        if approval_id is not None and decision.effect is not Effect.ASK:
+            # The policy changed while the call waited: it decides now, and the approval is moot.
+            await self.store.resolve_approval(approval_id, Verdict.EXPIRED, "policy")
+
         if decision.effect is Effect.BLOCK:
-            await self.record(_replace(event, outcome="refused", error=decision.reason), actor=actor)
+            await record(_replace(event, outcome="refused", error=decision.reason))
             raise ToolBlocked(
                 f"{decision.reason}: change it with `tether policy set {tool.qualified_name} ask`"
             )
 
         verdict: Verdict | None = None
         if decision.effect is Effect.ASK:
-            verdict = await self._ask(actor, tool, arguments, decision)
+            if defer_approval and approval_id is None:
+                raise ApprovalDeferred(await self._defer(actor, tool, arguments, decision))
+            verdict = await self._ask(actor, tool, arguments, decision, approvers, approval_id, record)
             event = _replace(event, verdict=verdict.value)
             if verdict in (Verdict.DENIED, Verdict.EXPIRED):
-                await self.record(_replace(event, outcome="refused", error=verdict.value), actor=actor)
+                await record(_replace(event, outcome="refused", error=verdict.value))
                 if verdict is Verdict.DENIED:
                     raise ApprovalDenied(f"the call to '{tool.qualified_name}' was denied")
                 raise ApprovalExpired(
@@ -251,58 +346,89 @@ class Host:
         try:
             result = await self.source(tool.source).call_tool(tool.name, arguments)
         except TetherError as error:
-            await self.record(
+            await record(
                 _replace(
                     event, outcome="failed", error=f"{error.code}: {error}", duration_ms=_ms_since(started)
-                ),
-                actor=actor,
+                )
             )
             raise
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                await self.record(
-                    _replace(event, outcome="cancelled", duration_ms=_ms_since(started)), actor=actor
-                )
+                await record(_replace(event, outcome="cancelled", duration_ms=_ms_since(started)))
             raise
-        await self.record(
+        await record(
             _replace(
                 event,
                 outcome="tool_error" if result.is_error else "ok",
                 error=result.text[:500] if result.is_error else None,
                 duration_ms=_ms_since(started),
                 result_bytes=_result_size(result),
-            ),
-            actor=actor,
+            )
         )
         return result
 
-    async def _ask(
+    async def _defer(
         self, actor: Actor, tool: HostedTool, arguments: Mapping[str, JSON], decision: Decision
+    ) -> ApprovalRequest:
+        request = _new_request(actor, tool, arguments, decision)
+        await self.store.create_approval(request)
+        self.events.publish(ApprovalPending(request))
+        return request
+
+    async def _ask(
+        self,
+        actor: Actor,
+        tool: HostedTool,
+        arguments: Mapping[str, JSON],
+        decision: Decision,
+        approvers: Sequence[Approver],
+        approval_id: str | None,
+        record: Callable[[ActivityEvent], Awaitable[None]],
     ) -> Verdict:
-        request = ApprovalRequest(
-            id=uuid.uuid4().hex[:12],
-            tool=tool,
-            arguments=dict(arguments),
-            actor=actor,
-            requested_at=datetime.now(UTC),
-            decision=decision,
-        )
-        verdict, decided_by = await await_verdict(
-            self.store, request, self.approvers, timeout_s=self.approval_timeout_s
-        )
-        await self.record(
+        if approval_id is None:
+            request, decided = _new_request(actor, tool, arguments, decision), None
+        else:
+            request, decided = await self._stored_request(approval_id, actor, tool, arguments)
+        if decided is None:
+            decided = await await_verdict(
+                self.store,
+                request,
+                [*self.approvers, *approvers],
+                timeout_s=self.approval_timeout_s,
+                on_pending=lambda: self.events.publish(ApprovalPending(request)),
+                is_stored=approval_id is not None,
+            )
+        verdict, decided_by = decided
+        await record(
             ApprovalResolved(
                 source=tool.source,
                 tool=tool.name,
                 approval_id=request.id,
                 verdict=verdict.value,
                 decided_by=decided_by,
-            ),
-            actor=actor,
+            )
         )
         if verdict is Verdict.ALWAYS_ALLOWED:
             await self.set_policy(Actor("approval", decided_by), tool, Effect.ALLOW)
+        elif verdict is Verdict.APPROVED_ONCE:
+            await self.pin(Actor("approval", decided_by), tool)
         return verdict
+
+    async def _stored_request(
+        self, approval_id: str, actor: Actor, tool: HostedTool, arguments: Mapping[str, JSON]
+    ) -> tuple[ApprovalRequest, tuple[Verdict, str] | None]:
+        """The stored approval for exactly this call, and its verdict when it has one already."""
+        stored = await self.store.get_approval(approval_id)
+        request = stored.request
+        if (
+            request.tool.qualified_name != tool.qualified_name
+            or request.actor != actor
+            or dict(request.arguments) != dict(arguments)
+        ):
+            raise Conflict(f"approval {approval_id} was asked for another call than this one")
+        if stored.verdict is None:
+            return request, None
+        return request, (stored.verdict, stored.decided_by or "unknown")
 
     def _validate(self, tool: HostedTool, arguments: Mapping[str, JSON]) -> None:
         cached = self._validators.get(tool.qualified_name)
@@ -324,14 +450,29 @@ class Host:
                 f"'{tool.qualified_name}' rejected its arguments: {where}: {first.message}"
             )
 
-    async def record(self, event: ActivityEvent, *, actor: Actor) -> None:
-        await self.store.append(event, actor=str(actor))
+    async def record(self, event: ActivityEvent, *, actor: Actor) -> ActivityRecord:
+        stored = await self.store.append(event, actor=str(actor))
+        self.events.publish(stored)
+        return stored
 
 
 async def _run_source(source: ToolSource, *, task_status: anyio.abc.TaskStatus[None]) -> None:
     # A source that gives up reports it through its status; the host keeps serving the others.
     with contextlib.suppress(SourceError):
         await source.run(task_status=task_status)
+
+
+def _new_request(
+    actor: Actor, tool: HostedTool, arguments: Mapping[str, JSON], decision: Decision
+) -> ApprovalRequest:
+    return ApprovalRequest(
+        id=uuid.uuid4().hex[:12],
+        tool=tool,
+        arguments=dict(arguments),
+        actor=actor,
+        requested_at=datetime.now(UTC),
+        decision=decision,
+    )
 
 
 def _replace(event: ToolCalled, **changes: object) -> ToolCalled:

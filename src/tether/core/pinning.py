@@ -27,8 +27,20 @@ def definition_json(definition: ToolDef) -> dict[str, JSON]:
 
 
 def definition_hash(definition: ToolDef) -> str:
+    # Every call compares the tool's hash with its pin: remember it for the definition object.
+    cached = _HASHES.get(id(definition))
+    if cached is not None and cached[0] is definition:
+        return cached[1]
     text = json.dumps(definition_json(definition), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if len(_HASHES) >= _MAX_HASHES:
+        _HASHES.clear()
+    _HASHES[id(definition)] = (definition, digest)  # holding it keeps the id from being reused
+    return digest
+
+
+_HASHES: dict[int, tuple[ToolDef, str]] = {}
+_MAX_HASHES = 4096
 
 
 def definition_diff(pinned: ToolDef, current: ToolDef) -> str:

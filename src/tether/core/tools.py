@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from contextvars import ContextVar
+from typing import Protocol, runtime_checkable
 
 from anyio.abc import TaskStatus
 
 from tether.errors import InvalidName
-from tether.types import JSON, PromptDef, ResourceDef, SourceStatus, ToolDef, ToolResult
+from tether.types import JSON, JSONObject, PromptDef, ResourceDef, SourceStatus, ToolDef, ToolResult
 
 SEPARATOR = "__"
 _SOURCE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]|_(?!_)){0,47}$")
@@ -45,6 +46,30 @@ class ToolSource(Protocol):
     async def call_tool(self, name: str, arguments: Mapping[str, JSON]) -> ToolResult: ...
 
     async def close(self) -> None: ...
+
+
+class ProgressFn(Protocol):
+    """Told how far a running call got: ``progress`` of ``total`` (when known), with a note."""
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None: ...
+
+
+call_progress: ContextVar[ProgressFn | None] = ContextVar("tether_call_progress", default=None)
+"""Set by whoever waits on ``Host.call_tool`` (the gateway) to hear the call's progress; a source
+that can report progress reads it in ``call_tool`` and passes its server's notifications on."""
+
+
+@runtime_checkable
+class ContentReader(Protocol):
+    """What a source may offer besides tools: render one of its prompts, read one of its resources.
+
+    Results are the MCP results as JSON (``GetPromptResult``, ``ReadResourceResult``), so they
+    pass through tether unchanged. Optional: a source without it lists prompts and resources only.
+    """
+
+    async def get_prompt(self, name: str, arguments: Mapping[str, str]) -> JSONObject: ...
+
+    async def read_resource(self, uri: str) -> JSONObject: ...
 
 
 def check_source_name(name: str) -> str:

@@ -15,7 +15,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +23,8 @@ from typing import IO
 
 from cryptography import x509
 
+from tether.errors import BundleError, FieldProblem, InvalidManifest
 from tether.extensions import zip_paths
-from tether.extensions.bundle_errors import BundleError, FieldProblem, InvalidManifest
 from tether.extensions.manifest import validate_manifest
 from tether.extensions.manifest_model import Manifest, ServerType
 from tether.extensions.signature import SignatureBlock, SignatureResult, split_signature, verify_signature
@@ -38,6 +38,13 @@ _SPECIAL_FILES = {
     stat.S_IFSOCK: "a socket",
 }
 _CHUNK_BYTES = 64 * 1024
+
+ChunkWriter = Callable[[IO[bytes], bytes], object]
+"""Writes one chunk of a member to its file: the seam where a test makes the disk fill up."""
+
+
+def write_chunk(out: IO[bytes], chunk: bytes) -> object:
+    return out.write(chunk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +166,15 @@ def open_bundle(source: str | os.PathLike[str] | bytes, *, limits: BundleLimits 
     return Bundle(data, zip_bytes, block, manifest, tuple(warnings), tuple(members), limits)
 
 
-def safe_extract(bundle: Bundle, dest_dir: str | os.PathLike[str]) -> Path:
+def safe_extract(
+    bundle: Bundle, dest_dir: str | os.PathLike[str], *, write: ChunkWriter = write_chunk
+) -> Path:
     """Unpack ``bundle`` into ``dest_dir`` (absent or empty) and return it.
 
     Members are written to a temporary sibling and moved in place at the end, so a failure
-    leaves nothing behind. Real bytes are counted against the declared sizes and limits; files
-    get 0o644 or 0o755 (less the umask); symlinks are made last and never written through.
+    (an OSError such as a full disk included) leaves nothing behind. Real bytes are counted
+    against the declared sizes and limits; files get 0o644 or 0o755 (less the umask); symlinks
+    are made last and never written through.
     """
     dest = Path(dest_dir)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -172,7 +182,7 @@ def safe_extract(bundle: Bundle, dest_dir: str | os.PathLike[str]) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
     try:
-        _write_members(bundle, staging)
+        _write_members(bundle, staging, write)
         if dest.exists():
             dest.rmdir()
         staging.rename(dest)
@@ -326,7 +336,13 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int
     return buffer.getvalue()
 
 
-def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: IO[bytes], budget_bytes: int) -> int:
+def _copy_member(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    out: IO[bytes],
+    budget_bytes: int,
+    write: ChunkWriter = write_chunk,
+) -> int:
     """Copy one member, stopping as soon as it yields more than declared or than the budget."""
     written = 0
     try:
@@ -337,7 +353,7 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: IO[bytes]
                     raise BundleError(
                         f"'{info.filename}' holds more data than it declares: refusing a zip bomb"
                     )
-                out.write(chunk)
+                write(out, chunk)
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
         raise BundleError(f"'{info.filename}' is damaged: {exc}") from exc
     if written != info.file_size:
@@ -345,7 +361,7 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: IO[bytes]
     return written
 
 
-def _write_members(bundle: Bundle, root: Path) -> None:
+def _write_members(bundle: Bundle, root: Path, write: ChunkWriter) -> None:
     budget = bundle.limits.max_unpacked_bytes
     with zipfile.ZipFile(io.BytesIO(bundle.zip_bytes)) as archive:
         for member in bundle.members:
@@ -364,7 +380,7 @@ def _write_members(bundle: Bundle, root: Path) -> None:
                 )
                 with os.fdopen(os.open(target, flags, mode), "wb") as out:
                     budget -= _copy_member(
-                        archive, archive.getinfo(_zip_name(archive, member.name)), out, budget
+                        archive, archive.getinfo(_zip_name(archive, member.name)), out, budget, write
                     )
     for member in bundle.members:
         if member.kind is MemberKind.SYMLINK and member.link_target is not None:

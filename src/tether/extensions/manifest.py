@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
-from tether.extensions.bundle_errors import InvalidManifest
+from tether.errors import InvalidManifest
 from tether.extensions.manifest_fields import URL, FieldReader, Obj, join_path
 from tether.extensions.manifest_model import (
     MANIFEST_VERSIONS,

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-from tether.extensions.bundle_errors import FieldProblem
+from tether.errors import FieldProblem
 
 Obj = Mapping[str, Any]
 URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/]+\S*$")

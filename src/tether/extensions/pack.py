@@ -19,8 +19,8 @@ from pathlib import Path
 
 from cryptography import x509
 
+from tether.errors import BundleError, FieldProblem, InvalidManifest
 from tether.extensions.bundle import BundleLimits, open_bundle
-from tether.extensions.bundle_errors import BundleError, FieldProblem, InvalidManifest
 from tether.extensions.ignore_rules import IgnoreRules
 from tether.extensions.manifest import is_safe_relative_path, validate_manifest
 from tether.extensions.manifest_model import Manifest

@@ -18,6 +18,7 @@ from mcp import Client, MCPError, types
 from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
+from tether.core.tools import call_progress
 from tether.errors import SourceError, SourceTimeout, SourceUnavailable, UsageError
 from tether.extensions.connection import (
     ALL_LISTS,
@@ -27,12 +28,12 @@ from tether.extensions.connection import (
     keep_listening,
     list_catalog,
 )
-from tether.extensions.convert import to_tool_result
 from tether.extensions.endings import Ending, ending_after_error, ending_after_exit, is_expected
 from tether.extensions.stderr_log import StderrLog
 from tether.sandbox import Launcher, LaunchSpec, PlainLauncher
 from tether.types import (
     JSON,
+    JSONObject,
     PromptDef,
     ResourceDef,
     SourceConfig,
@@ -42,6 +43,7 @@ from tether.types import (
     ToolDef,
     ToolResult,
 )
+from tether.wire.convert import to_tool_result
 
 __all__ = ["ConnectMode", "OnChange", "StdioSource"]
 
@@ -124,6 +126,38 @@ class StdioSource:
     async def list_resources(self) -> Sequence[ResourceDef]:
         return self._catalog.resources
 
+    async def get_prompt(self, name: str, arguments: Mapping[str, str]) -> JSONObject:
+        """Render prompt ``name`` (``ContentReader``); the MCP result as JSON."""
+        client = self._client_for(f"prompt '{name}'")
+        with anyio.fail_after(self.config.call_timeout_s):
+            try:
+                result = await client.get_prompt(name, dict(arguments))
+            except MCPError as error:
+                raise SourceError(
+                    f"source '{self.name}' could not render prompt '{name}': {error.message}"
+                ) from None
+        return result.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    async def read_resource(self, uri: str) -> JSONObject:
+        """Read resource ``uri`` (``ContentReader``); the MCP result as JSON."""
+        client = self._client_for(f"resource '{uri}'")
+        with anyio.fail_after(self.config.call_timeout_s):
+            try:
+                result = await client.read_resource(uri)
+            except MCPError as error:
+                raise SourceError(
+                    f"source '{self.name}' could not read resource '{uri}': {error.message}"
+                ) from None
+        return result.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    def _client_for(self, what: str) -> Client:
+        live = self._live
+        if live is None or live.client is None:
+            raise SourceUnavailable(
+                f"source '{self.name}' is not running ({self._state.value}) to serve {what}: {self._detail}"
+            )
+        return live.client
+
     # -- calls ---------------------------------------------------------------------------
 
     async def call_tool(self, name: str, arguments: Mapping[str, JSON]) -> ToolResult:
@@ -136,7 +170,9 @@ class StdioSource:
         result: types.CallToolResult | None = None
         try:
             with anyio.move_on_after(timeout_s):
-                result = await live.client.call_tool(name, dict(arguments))
+                result = await live.client.call_tool(
+                    name, dict(arguments), progress_callback=call_progress.get()
+                )
         except MCPError as error:
             if error.code != types.CONNECTION_CLOSED:
                 return ToolResult.error(error.message)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
-from tether.extensions.bundle_errors import FieldProblem, InvalidUserConfig
+from tether.errors import FieldProblem, InvalidUserConfig
 from tether.extensions.config_vars import VariableValue, js_string, substitute
 from tether.extensions.manifest_model import Manifest, UserConfigOption, UserConfigType
 

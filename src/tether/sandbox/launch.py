@@ -1,7 +1,8 @@
 """What to run for a local server, and the launcher that decides how it runs.
 
-``PlainLauncher`` runs the command unchanged, with no isolation; a bubblewrap launcher
-will wrap the same ``LaunchSpec`` later. Launchers only rewrite the spec: they never spawn.
+``PlainLauncher`` runs the command unchanged, with no isolation; the sandboxing launchers
+(bubblewrap, Landlock, sandbox-exec) wrap the same ``LaunchSpec``. Launchers only rewrite
+the spec: they never spawn.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from tether.sandbox.host import probe_host
+from tether.sandbox.policy import Isolation, unsandboxed
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +31,22 @@ class Launcher(Protocol):
     def prepare(self, spec: LaunchSpec) -> LaunchSpec: ...
 
 
+class IsolatingLauncher(Launcher, Protocol):
+    """A launcher that can say how far what it runs is contained (shown per extension)."""
+
+    @property
+    def isolation(self) -> Isolation: ...
+
+
 class PlainLauncher:
     """Runs the command as it is: the server gets the same rights as the user running tether."""
+
+    def __init__(self, reason: str = "no sandbox was asked for") -> None:
+        self.reason = reason
+
+    @property
+    def isolation(self) -> Isolation:
+        return unsandboxed(self.reason)
 
     def prepare(self, spec: LaunchSpec) -> LaunchSpec:
         return spec
@@ -36,7 +54,4 @@ class PlainLauncher:
 
 def describe_isolation() -> str:
     """One sentence for people: how local servers are isolated on this machine."""
-    return (
-        "isolation is off: local extensions run as ordinary processes with your user's "
-        "permissions (files, network, other programs)"
-    )
+    return probe_host().describe()

@@ -35,53 +35,56 @@ class ApprovalRepository:
     _db: Database
 
     async def create_approval(self, request: ApprovalRequest) -> None:
-        async with self._db.write() as conn:
-            existing = await conn.scalar(sa.select(approvals.c.id).where(approvals.c.id == request.id))
-            if existing is not None:
+        values = rows.approval_values(request)
+
+        def write(conn: sa.Connection) -> None:
+            if conn.scalar(sa.select(approvals.c.id).where(approvals.c.id == request.id)) is not None:
                 raise _exists(request.id)
             try:
-                await conn.execute(sa.insert(approvals).values(rows.approval_values(request)))
+                conn.execute(sa.insert(approvals).values(values))
             except IntegrityError as error:  # another process won a race the check could not see
                 raise _exists(request.id) from error
 
+        await self._db.write(write)
+
     async def resolve_approval(self, approval_id: str, verdict: Verdict, decided_by: str) -> bool:
         """Set the verdict if the approval is still pending; False when it was decided already."""
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                sa.update(approvals)
-                .where(approvals.c.id == approval_id, approvals.c.verdict.is_(None))
-                .values(verdict=verdict.value, decided_by=decided_by, decided_at=rows.to_text(rows.now()))
-            )
-            if result.rowcount == 1:
+        statement = (
+            sa.update(approvals)
+            .where(approvals.c.id == approval_id, approvals.c.verdict.is_(None))
+            .values(verdict=verdict.value, decided_by=decided_by, decided_at=rows.to_text(rows.now()))
+        )
+
+        def write(conn: sa.Connection) -> bool:
+            if conn.execute(statement).rowcount == 1:
                 return True
-            existing = await conn.scalar(sa.select(approvals.c.id).where(approvals.c.id == approval_id))
-        if existing is None:
-            raise _unknown(approval_id)
-        return False
+            if conn.scalar(sa.select(approvals.c.id).where(approvals.c.id == approval_id)) is None:
+                raise _unknown(approval_id)
+            return False
+
+        return await self._db.write(write)
 
     async def get_approval(self, approval_id: str) -> StoredApproval:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(approvals).where(approvals.c.id == approval_id))).first()
+        query = sa.select(approvals).where(approvals.c.id == approval_id)
+        row = await self._db.read(lambda conn: conn.execute(query).first())
         if row is None:
             raise _unknown(approval_id)
         return rows.approval_from_row(row)
 
     async def pending_approvals(self) -> Sequence[StoredApproval]:
         """Undecided approvals, oldest first."""
-        async with self._db.read() as conn:
-            result = await conn.execute(
-                sa.select(approvals)
-                .where(approvals.c.verdict.is_(None))
-                .order_by(approvals.c.requested_at, approvals.c.id)
-            )
-            return [rows.approval_from_row(row) for row in result]
+        query = (
+            sa.select(approvals)
+            .where(approvals.c.verdict.is_(None))
+            .order_by(approvals.c.requested_at, approvals.c.id)
+        )
+        return await self._db.read(lambda conn: [rows.approval_from_row(row) for row in conn.execute(query)])
 
     async def wait_for_verdict(self, approval_id: str) -> Verdict:
         """Return once the approval is decided, by this process or another one; cancel to stop."""
         query = sa.select(approvals.c.verdict).where(approvals.c.id == approval_id)
         while True:
-            async with self._db.read() as conn:
-                row = (await conn.execute(query)).first()
+            row = await self._db.read(lambda conn: conn.execute(query).first())
             if row is None:
                 raise _unknown(approval_id)
             if row.verdict is not None:

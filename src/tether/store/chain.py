@@ -1,25 +1,31 @@
-"""Checking the stored activity chain quickly, with ``verify_chain`` as the only judge.
+"""Sealing and checking activity rows from their stored text, with ``verify_chain`` as the only judge.
 
-Every row this store writes keeps ``data`` as the canonical JSON that ``record_hash``
-embeds, so a row's hash can be recomputed from its stored text without parsing it: several
-times faster. A batch where that shortcut disagrees is checked again by
-``tether.core.activity.verify_chain``, and that report is the one returned; so a change to
-``record_hash`` can only make verifying slower, never wrong.
+A row keeps ``data`` as the canonical JSON ``record_hash`` embeds, so its hash is computed from
+that text (``Unsealed``) and checked without parsing it: several times faster. A batch the check
+rejects is checked again by ``tether.core.activity.verify_chain``, whose report is returned.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring  # the C encoder json.dumps(ensure_ascii=False) uses
 from typing import cast
 
-from tether.core.activity import GENESIS_HASH, ChainReport, verify_chain
+from tether.core.activity import (
+    GENESIS_HASH,
+    ActivityEvent,
+    ActivityPruned,
+    ChainReport,
+    canonical_json,
+    verify_chain,
+)
 from tether.store import rows
 from tether.store.schema import activity
-from tether.types import ActivityRecord
+from tether.types import ActivityRecord, JSONObject
 
 VERIFY_BATCH_ROWS = 2_000
 COLUMNS = (
@@ -34,8 +40,10 @@ COLUMNS = (
     activity.c.hash,
 )
 
+COLUMN_NAMES = tuple(column.name for column in COLUMNS)
+
 # The Python types of COLUMNS; a tampered row may hold others, which then fail a check.
-_Stored = tuple[int, str, str, str, str | None, str | None, str, str, str]
+Stored = tuple[int, str, str, str, str | None, str | None, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,52 @@ class Position:
 
 
 START = Position(seq=0, hash=GENESIS_HASH)
+
+
+@dataclass(frozen=True, slots=True)
+class Unsealed:
+    """An event as the text its row stores, before it has a place (seq, previous hash) in the chain."""
+
+    kind: str
+    actor: str
+    source: str | None
+    tool: str | None
+    data: JSONObject
+    data_text: str
+
+    @classmethod
+    def of(cls, event: ActivityEvent, *, actor: str) -> Unsealed:
+        data = event.data()
+        return cls(event.kind, actor, event.source, event.tool, data, canonical_json(data))
+
+    def seal(self, *, seq: int, prev_hash: str, at: datetime) -> tuple[ActivityRecord, Stored]:
+        """The record at ``seq`` after ``prev_hash``, and its row's values in ``COLUMNS`` order."""
+        digest = _hash(
+            seq, at.isoformat(), self.kind, self.actor, self.source, self.tool, self.data_text, prev_hash
+        )
+        record = ActivityRecord(
+            seq=seq,
+            at=at,
+            kind=self.kind,
+            actor=self.actor,
+            source=self.source,
+            tool=self.tool,
+            data=self.data,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+        stored = (
+            seq,
+            rows.to_text(at),
+            self.kind,
+            self.actor,
+            self.source,
+            self.tool,
+            self.data_text,
+            prev_hash,
+            digest,
+        )
+        return record, stored
 
 
 def check_batch(batch: Sequence[rows.AnyRow], *, after: Position) -> ChainReport:
@@ -66,6 +120,32 @@ def check_batch(batch: Sequence[rows.AnyRow], *, after: Position) -> ChainReport
     return verify_chain(records, start_hash=after.hash, start_seq=after.seq + 1)
 
 
+def pruned_through(batch: Sequence[rows.AnyRow], *, named: Position | None) -> Position | None:
+    """Where the newest ``activity.pruned`` row in ``batch`` (else ``named``) says the log was cut."""
+    for row in batch:
+        if row.kind != ActivityPruned.kind:
+            continue
+        try:
+            data = json.loads(row.data)
+            named = Position(seq=int(data["through_seq"]), hash=str(data["through_hash"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # a verified row this store wrote always parses; anything else names nothing
+    return named
+
+
+def compare_with_checkpoint(
+    checkpoint: Position, *, named: Position | None, report: ChainReport
+) -> ChainReport:
+    """A log that starts after a checkpoint must hold the ``activity.pruned`` row that set it."""
+    if not report.is_intact or checkpoint == START or named == checkpoint:
+        return report
+    problem = (
+        f"the log starts after row {checkpoint.seq}, but no recorded prune removed the rows "
+        "up to there: they were removed by hand"
+    )
+    return ChainReport(report.checked, checkpoint.seq + 1, problem)
+
+
 def compare_with_head(head: Position | None, *, last: Position, checked: int) -> ChainReport:
     """Rows that verified up to ``last`` must end exactly where the head says the log ends."""
     if head is None:
@@ -74,9 +154,8 @@ def compare_with_head(head: Position | None, *, last: Position, checked: int) ->
         problem = f"rows {last.seq + 1} to {head.seq} are missing from the end of the log"
         return ChainReport(checked, last.seq + 1, problem)
     if head.seq < last.seq:
-        return ChainReport(
-            head.seq, head.seq + 1, f"row {head.seq + 1} was added without moving the log head"
-        )
+        problem = f"row {head.seq + 1} was added without moving the log head"
+        return ChainReport(checked - (last.seq - head.seq), head.seq + 1, problem)
     if head.hash != last.hash:
         return ChainReport(checked - 1, last.seq, f"row {last.seq} is not the row the log head recorded")
     return ChainReport(checked)
@@ -85,7 +164,7 @@ def compare_with_head(head: Position | None, *, last: Position, checked: int) ->
 def _all_rows_match(batch: Sequence[rows.AnyRow], after: Position) -> bool:
     expected_seq, expected_prev = after.seq + 1, after.hash
     try:
-        for seq, at, kind, actor, source, tool, data, prev_hash, digest in cast(Sequence[_Stored], batch):
+        for seq, at, kind, actor, source, tool, data, prev_hash, digest in cast(Sequence[Stored], batch):
             if seq != expected_seq or prev_hash != expected_prev:
                 return False
             if hash_from_text(seq, at, kind, actor, source, tool, data, prev_hash) != digest:
@@ -99,10 +178,17 @@ def _all_rows_match(batch: Sequence[rows.AnyRow], after: Position) -> bool:
 def hash_from_text(
     seq: int, at: str, kind: str, actor: str, source: str | None, tool: str | None, data: str, prev_hash: str
 ) -> str:
-    """``record_hash`` of a stored row, from its text: canonical JSON has its keys in this order."""
+    """``record_hash`` of a stored row, from its text."""
+    return _hash(seq, datetime.fromisoformat(at).isoformat(), kind, actor, source, tool, data, prev_hash)
+
+
+def _hash(
+    seq: int, at: str, kind: str, actor: str, source: str | None, tool: str | None, data: str, prev_hash: str
+) -> str:
+    # record_hash's canonical JSON, written out: its keys sorted, ``data`` already canonical.
     body = (
         f'{{"actor":{encode_basestring(actor)},'
-        f'"at":{encode_basestring(datetime.fromisoformat(at).isoformat())},'
+        f'"at":{encode_basestring(at)},'
         f'"data":{data},'
         f'"kind":{encode_basestring(kind)},'
         f'"prev":{encode_basestring(prev_hash)},'

@@ -17,20 +17,45 @@ import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError
 
 from tether.errors import StoreError
-from tether.store.activity import ActivityRepository
+from tether.store.activity import ActivityRepository, append_batch
 from tether.store.approvals import ApprovalRepository
-from tether.store.engine import Database, async_url
+from tether.store.chain import Unsealed
+from tether.store.conversations import ConversationRepository
+from tether.store.engine import Database, database_url
+from tether.store.extensions import ExtensionRepository
+from tether.store.hotpath import GroupCommit, ReadCache
+from tether.store.lane import SqliteLane
 from tether.store.migrate import apply_migrations, database_revision
-from tether.store.sources import CatalogRepository, PolicyRepository, SourceRepository
+from tether.store.policies import PolicyRepository
+from tether.store.settings import SettingsRepository
+from tether.store.sources import CatalogRepository, SourceRepository
+from tether.store.tokens import TokenRepository
+from tether.types import ActivityRecord
 
 DATABASE_FILE = "tether.db"
 
 
-class SqlStore(SourceRepository, CatalogRepository, PolicyRepository, ApprovalRepository, ActivityRepository):
+class SqlStore(
+    SourceRepository,
+    CatalogRepository,
+    PolicyRepository,
+    SettingsRepository,
+    ApprovalRepository,
+    ActivityRepository,
+    ConversationRepository,
+    TokenRepository,
+    ExtensionRepository,
+):
     """The ``tether.core.storage.Store`` on SQLAlchemy. Open with ``open_store``; close when done."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, lane: SqliteLane | None = None) -> None:
         self._db = db
+        self._lane = lane
+        # On SQLite what every call does (read its policy, append its row) goes through the lane.
+        self._cache = ReadCache(lane) if lane is not None else None
+        self._appends = (
+            GroupCommit[Unsealed, ActivityRecord](lane, append_batch) if lane is not None else None
+        )
 
     @property
     def where(self) -> str:
@@ -42,7 +67,11 @@ class SqlStore(SourceRepository, CatalogRepository, PolicyRepository, ApprovalRe
         return await database_revision(self._db)
 
     async def close(self) -> None:
-        await self._db.close()
+        try:
+            if self._lane is not None:
+                await self._lane.close()
+        finally:
+            await self._db.close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -67,10 +96,11 @@ async def open_store(location: Path | str, *, upgrade: bool = True) -> SqlStore:
         else:
             # Still touch the database, so a damaged file is reported here and not later.
             await database_revision(db)
+        lane = await SqliteLane.open(db.sqlite_path, where=db.where) if db.sqlite_path else None
     except BaseException:
         await db.close()
         raise
-    return SqlStore(db)
+    return SqlStore(db, lane)
 
 
 async def upgrade_database(location: Path | str) -> str | None:
@@ -85,7 +115,10 @@ async def upgrade_database(location: Path | str) -> str | None:
 
 async def _connect(location: Path | str) -> Database:
     if isinstance(location, str) and "://" in location:
-        where = async_url(location).render_as_string(hide_password=True)
+        try:
+            where = database_url(location).render_as_string(hide_password=True)
+        except ArgumentError as error:
+            raise StoreError(f"cannot read the database URL: {error}") from error
         try:
             return Database.connect(location, where=where)
         except (ArgumentError, ImportError) as error:

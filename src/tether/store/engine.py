@@ -1,93 +1,160 @@
-"""The database connection: engine set-up, read and write transactions, error translation.
+"""The database connection: engine set-up, transactions, error translation.
 
-On SQLite every connection gets WAL, a busy timeout, foreign keys and synchronous=NORMAL,
-and write transactions start with ``BEGIN IMMEDIATE`` so read-then-write sequences are
-serialized across processes. Nothing here knows tether's tables; raw SQLAlchemy and
-driver errors never leave ``Database.read``/``Database.write``: they become ``StoreError``.
+A transaction is one function of a ``sa.Connection``, run in one trip: on SQLite in a worker
+thread on a sync engine (WAL, busy timeout, writes ``BEGIN IMMEDIATE``), on PostgreSQL through
+the async engine (``postgres.py``). Driver errors leave ``read``/``write`` only as ``StoreError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+import sqlite3
+from collections.abc import Callable, Generator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
 
 import anyio
+import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from tether.errors import StoreError
 
+T = TypeVar("T")
+Work = Callable[[sa.Connection], T]
+"""What runs inside one transaction."""
+
 BUSY_TIMEOUT_MS = 10_000
-_WRITE_OPTION = "tether_write"
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_BEGIN_OPTION = "tether_begin"
 
 
-def async_url(url: str | sa.URL) -> sa.URL:
-    """``url`` with tether's async driver filled in where only the database was named."""
+def database_url(url: str | sa.URL) -> sa.URL:
+    """``url`` with tether's driver filled in where only the database was named."""
     parsed = sa.make_url(url)
-    driver = _ASYNC_DRIVERS.get(parsed.drivername)
-    return parsed.set(drivername=driver) if driver else parsed
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite")  # the stdlib driver: SQLite runs in worker threads
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+asyncpg")
+    return parsed
 
 
 class Database:
-    """An async engine plus the two kinds of transaction tether uses."""
+    """Runs transactions; ``connect`` picks SQLite (here) or PostgreSQL (``postgres.py``)."""
 
-    def __init__(self, engine: AsyncEngine, *, where: str) -> None:
-        self.engine = engine
+    is_sqlite = False
+    sqlite_path: str | None = None
+    """The SQLite database file, for connections made without SQLAlchemy (``lane.py``)."""
+
+    def __init__(self, *, where: str) -> None:
         self.where = where
         """What to name in error messages: the data dir, or the URL without its password."""
-        self.is_sqlite = engine.dialect.name == "sqlite"
-        self._writer = engine.execution_options(**{_WRITE_OPTION: True})
-        # Writers in this process queue here instead of spinning in SQLite's busy handler;
-        # BEGIN IMMEDIATE still serializes them against other processes.
-        self._write_lock = anyio.Lock()
 
     @classmethod
     def connect(cls, url: str | sa.URL, *, where: str) -> Database:
-        target = async_url(url)
-        is_sqlite = target.get_backend_name() == "sqlite"
-        # isolation_level=None stops sqlite3 from issuing its own BEGIN; _begin does it.
-        connect_args: dict[str, Any] = {"isolation_level": None} if is_sqlite else {}
-        engine = create_async_engine(target, connect_args=connect_args)
-        if is_sqlite:
-            event.listen(engine.sync_engine, "connect", _configure_sqlite)
-            event.listen(engine.sync_engine, "begin", _begin)
-        return cls(engine, where=where)
+        target = database_url(url)
+        backend = target.get_backend_name()
+        if backend == "sqlite":
+            return SqliteDatabase(target, where=where)
+        if backend == "postgresql":
+            from tether.store.postgres import PostgresDatabase  # only team mode loads asyncio and asyncpg
 
-    @asynccontextmanager
-    async def read(self) -> AsyncGenerator[AsyncConnection]:
-        """A read transaction: one consistent snapshot, never blocks writers (WAL)."""
-        with self.translated_errors():
-            async with self.engine.connect() as conn:
-                yield conn
+            return PostgresDatabase(target, where=where)
+        raise StoreError(f"cannot use the database {where}: tether stores its data in SQLite or PostgreSQL")
 
-    @asynccontextmanager
-    async def write(self) -> AsyncGenerator[AsyncConnection]:
-        """A write transaction that holds the database's write lock from its first statement."""
-        async with self._write_lock:
-            with self.translated_errors():
-                async with self._writer.begin() as conn:
-                    yield conn
+    async def read(self, work: Work[T], *, snapshot: bool = False) -> T:
+        """Run ``work`` on a connection for reading; never blocks writers.
+
+        Each statement sees a consistent state on its own; ``snapshot=True`` makes all of
+        them see the same one (on SQLite that costs an extra BEGIN, so ask only when needed).
+        """
+        raise NotImplementedError
+
+    async def write(self, work: Work[T]) -> T:
+        """Run ``work`` in a transaction that holds the write lock from its first statement."""
+        raise NotImplementedError
+
+    def upsert(self, table: sa.Table, values: Mapping[str, object], *, keys: Sequence[str]) -> sa.Executable:
+        """INSERT ``values``, or UPDATE the other columns of the row with the same ``keys``."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Close every pooled connection, even while being cancelled."""
+        raise NotImplementedError
 
     @contextmanager
     def translated_errors(self) -> Generator[None]:
         try:
             yield
         except DBAPIError as error:
+            raise store_error(error.orig or error, self.where) from error
+        except sqlite3.Error as error:
             raise store_error(error, self.where) from error
+        except PoolTimeout as error:
+            raise StoreError(
+                f"every connection to the database in {self.where} stayed busy: try again"
+            ) from error
+
+
+class SqliteDatabase(Database):
+    """SQLite on a sync engine: each transaction is one call in a worker thread.
+
+    The thread cannot be cancelled half-way, so the caller is cancelled after the
+    transaction ends and no connection is left in an unknown state.
+    """
+
+    is_sqlite = True
+
+    def __init__(self, url: sa.URL, *, where: str) -> None:
+        super().__init__(where=where)
+        # isolation_level=None stops sqlite3 from issuing its own BEGIN; _begin does it. Every
+        # connection is used by a function that ends its transaction: no reset on check-in.
+        self.engine = sa.create_engine(url, connect_args={"isolation_level": None}, pool_reset_on_return=None)
+        event.listen(self.engine, "connect", _configure_sqlite)
+        event.listen(self.engine, "begin", _begin)
+        if url.database and url.database != ":memory:":
+            self.sqlite_path = url.database
+        self._writer = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._snapshot_reader = self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        # Writers in this process queue here instead of spinning in SQLite's busy handler;
+        # BEGIN IMMEDIATE still serializes them against other processes.
+        self._write_lock = anyio.Lock()
+
+    async def read(self, work: Work[T], *, snapshot: bool = False) -> T:
+        engine = self._snapshot_reader if snapshot else self.engine
+
+        def run() -> T:
+            with engine.connect() as conn:
+                return work(conn)
+
+        with self.translated_errors():
+            return await anyio.to_thread.run_sync(run)
+
+    async def write(self, work: Work[T]) -> T:
+        def run() -> T:
+            with self._writer.begin() as conn:
+                return work(conn)
+
+        async with self._write_lock:
+            with self.translated_errors():
+                return await anyio.to_thread.run_sync(run)
+
+    def upsert(self, table: sa.Table, values: Mapping[str, object], *, keys: Sequence[str]) -> sa.Executable:
+        statement = sqlite.insert(table).values(dict(values))
+        changes = {name: statement.excluded[name] for name in values if name not in keys}
+        return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self.engine.dispose)
 
 
-def store_error(error: DBAPIError, where: str) -> StoreError:
-    """A ``StoreError`` that says what went wrong with ``where`` and what to do about it."""
-    detail = str(error.orig).lower()
+def store_error(error: BaseException, where: str) -> StoreError:
+    """A ``StoreError`` that says what went wrong with ``where`` (given the driver's error) and what to do."""
+    detail = str(error).lower()
     if "not a database" in detail or "malformed" in detail or "encrypted" in detail:
         return StoreError(
             f"the database in {where} is damaged or is not a tether database: move tether.db "
@@ -109,21 +176,30 @@ def store_error(error: DBAPIError, where: str) -> StoreError:
         )
     if "no such table" in detail or "no such column" in detail:
         return StoreError(f"the database in {where} is not at the current schema: run `tether db upgrade`")
-    return StoreError(f"the database in {where} failed: {error.orig}")
+    return StoreError(f"the database in {where} failed: {error}")
+
+
+# busy_timeout first: switching to WAL may itself wait for another process.
+SQLITE_PRAGMAS = (
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+)
+"""What every tether connection to SQLite runs first."""
 
 
 def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        # busy_timeout first: switching to WAL may itself wait for another process.
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
     finally:
         cursor.close()
 
 
 def _begin(conn: sa.Connection) -> None:
-    mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    # Without a BEGIN, sqlite3 (isolation_level=None) runs each statement as its own transaction.
+    mode = conn.get_execution_options().get(_BEGIN_OPTION)
+    if mode is not None:
+        conn.exec_driver_sql(f"BEGIN {mode}")

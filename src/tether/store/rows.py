@@ -8,7 +8,6 @@ they sort as text and a hashed ``at`` parses back to an equal datetime with the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -125,11 +124,6 @@ def tool_from_json(value: Mapping[str, Any]) -> ToolDef:
             open_world=notes.get("open_world"),
         ),
     )
-
-
-def definition_hash(tool: ToolDef) -> str:
-    """A digest of everything a user approved about a tool: changes when any part changes."""
-    return hashlib.sha256(canonical_json(tool_to_json(tool)).encode()).hexdigest()
 
 
 # -- approvals ------------------------------------------------------------------------

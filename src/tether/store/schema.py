@@ -49,6 +49,26 @@ policies = sa.Table(
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
 
+# The definition a person approved for a tool; a different one later makes the tool ask again.
+pins = sa.Table(
+    "pins",
+    metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("tool", sa.String(200), primary_key=True),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("definition_hash", sa.String(64), nullable=False),
+    sa.Column("pinned_at", sa.String(40), nullable=False),
+)
+
+# Small JSON values by key, shared by every process on the database (e.g. policy rules).
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
 approvals = sa.Table(
     "approvals",
     metadata,
@@ -99,4 +119,16 @@ activity_head = sa.Table(
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.CheckConstraint("id = 1", name="ck_activity_head_single_row"),
+)
+
+# Where the log starts after old rows were pruned: the seq and hash of the last removed row
+# (the first kept row links to it), when, and how many rows went. One row per prune; the
+# newest (highest seq) is where ``verify`` starts.
+activity_checkpoint = sa.Table(
+    "activity_checkpoint",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("removed", sa.Integer, nullable=False),
 )

@@ -1,51 +1,143 @@
-"""The web application: for now a status page of sources and tools, read-only.
+"""The web application: Settings > Extensions and Connectors, Tools & permissions, live
+Approvals and Activity, served by ``tether serve`` on 127.0.0.1.
 
-It binds where ``tether serve`` tells it (127.0.0.1 by default) and answers only to local
-Host headers, so a DNS-rebinding page cannot reach it. The full UI comes with the web issue.
+The route table is below. ``Guard`` stands in front of every route: Host and Origin checks,
+the session from the one-time login link, CSRF on every unsafe request. Other parts mount
+their routes with ``extra_routes``: the gateway's ``/mcp`` brings its own bearer-token auth
+(list its prefix in ``open_paths``), a page such as the chat uses the session like the rest.
 """
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import AsyncGenerator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
 
+import anyio
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from tether.core.host import Host
+from tether.errors import TetherError
+from tether.web import sse
+from tether.web.backend import Backend
+from tether.web.context import Web
+from tether.web.errors import error_response
+from tether.web.pages import activity, approvals, auth, connectors, extensions, report, tools
+from tether.web.security import LOCAL_HOSTS, Guard, Sessions
+from tether.web.signin import CALLBACK_PATH
+from tether.web.templating import NAV, NavItem, Pages
 
-LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
-
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tether</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse;width:100%}}
-td,th{{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #ddd}}
-@media (prefers-color-scheme:dark){{body{{background:#111;color:#eee}}td,th{{border-color:#333}}}}</style>
-</head><body><h1>tether</h1><p>Sources and tools. Manage them with the <code>tether</code> command.</p>
-<h2>Sources</h2><table><tr><th>source</th><th>state</th><th>details</th></tr>{sources}</table>
-<h2>Tools</h2><table><tr><th>tool</th><th>description</th></tr>{tools}</table></body></html>"""
+STATIC_DIR = Path(__file__).with_name("static")
+OPEN_PATHS = ("/static/", "/login", "/healthz", CALLBACK_PATH)
+"""Reachable without a session (still behind the Host and Origin checks)."""
 
 
-def create_web_app(host: Host) -> Starlette:
-    async def index(request: Request) -> HTMLResponse:
-        sources = "".join(
-            f"<tr><td>{escape(name)}</td><td>{escape(status.state.value)}</td><td>{escape(status.detail)}</td></tr>"
-            for name, status in host.statuses().items()
-        )
-        tools = "".join(
-            f"<tr><td>{escape(t.qualified_name)}</td><td>{escape(t.definition.description[:120])}</td></tr>"
-            for t in await host.tools()
-        )
-        return HTMLResponse(PAGE.format(sources=sources, tools=tools))
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", home),
+        Route("/login", auth.login),
+        Route("/logout", auth.logout, methods=["POST"]),
+        Route("/healthz", health),
+        Route("/events", sse.events),
+        # Settings > Extensions
+        Route("/extensions", extensions.extensions_page),
+        Route("/extensions/preview", extensions.preview, methods=["POST"]),
+        Route("/extensions/install", extensions.install, methods=["POST"]),
+        Route("/extensions/cancel", extensions.cancel, methods=["POST"]),
+        Route("/extensions/{id}/settings", extensions.save_settings, methods=["POST"]),
+        Route("/extensions/{id}/update", extensions.update, methods=["POST"]),
+        Route("/extensions/{id}/remove", extensions.remove, methods=["POST"]),
+        Route("/extensions/{id}/enabled", extensions.set_enabled, methods=["POST"]),
+        Route("/extensions/{id}/icon", extensions.icon),
+        # Settings > Connectors
+        Route("/connectors", connectors.connectors_page),
+        Route("/connectors", connectors.add_connector, methods=["POST"]),
+        Route("/connectors/{name}/card", connectors.card_fragment),
+        Route("/connectors/{name}/connect", connectors.connect, methods=["POST"]),
+        Route("/connectors/{name}/disconnect", connectors.disconnect, methods=["POST"]),
+        Route("/connectors/{name}/remove", connectors.remove, methods=["POST"]),
+        Route("/connectors/{name}/enabled", connectors.set_enabled, methods=["POST"]),
+        Route(CALLBACK_PATH, connectors.oauth_callback),
+        # Tools & permissions
+        Route("/tools", tools.tools_page),
+        Route("/tools/{tool}/permission", tools.set_permission, methods=["POST"]),
+        Route("/tools/{tool}/review", tools.review, methods=["POST"]),
+        Route("/sources/{source}/skip-approvals", tools.set_skip_approvals, methods=["POST"]),
+        Route("/rules/{rule}", tools.set_rule, methods=["POST"]),
+        # Approvals
+        Route("/approvals", approvals.approvals_page),
+        Route("/approvals/{approval_id}", approvals.decide, methods=["POST"]),
+        # Activity
+        Route("/activity", activity.activity_page),
+        Route("/activity/verify", activity.verify_status),
+        Route("/activity/export", activity.export),
+        Route("/activity/report", report.report_page),
+        Route("/activity/{seq:int}", activity.record_page),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"ok": True, "sources": {n: s.state.value for n, s in host.statuses().items()}})
 
-    return Starlette(
-        routes=[Route("/", index), Route("/healthz", health)],
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=LOCAL_HOSTS)],
+def create_web_app(
+    backend: Backend,
+    *,
+    sessions: Sessions | None = None,
+    allowed_hosts: Iterable[str] = LOCAL_HOSTS,
+    extra_routes: Sequence[BaseRoute] = (),
+    open_paths: Sequence[str] = (),
+    extra_nav: Sequence[NavItem] = (),
+) -> Starlette:
+    """The Starlette app for ``backend`` (``tether serve`` passes its App).
+
+    ``sessions`` holds the login tokens (``tether serve`` issues the one it prints).
+    ``extra_routes`` go in front of the UI's own; ``open_paths`` are path prefixes among them
+    that bring their own authentication (the gateway's ``/mcp``) and so skip the session and
+    CSRF checks. ``extra_nav`` adds left-nav entries (the chat).
+    """
+    web = Web(backend, Pages([*NAV, *extra_nav]), sessions or Sessions())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncGenerator[None]:
+        async with anyio.create_task_group() as tg:
+            web.signins.task_group = tg
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()
+                web.uploads.close()
+
+    app = Starlette(
+        routes=[*extra_routes, *routes()],
+        middleware=[
+            Middleware(
+                Guard,
+                sessions=web.sessions,
+                allowed_hosts=allowed_hosts,
+                open_prefixes=(*OPEN_PATHS, *open_paths),
+            )
+        ],
+        exception_handlers={TetherError: error_response, HTTPException: error_response},
+        lifespan=lifespan,
     )
+    app.state.web = web
+    return app
+
+
+def web_hosts(bind_host: str) -> list[str]:
+    """The names the UI answers to: this computer's, plus a specific non-local bind address."""
+    if bind_host in (*LOCAL_HOSTS, "0.0.0.0", "::"):
+        return list(LOCAL_HOSTS)
+    return [*LOCAL_HOSTS, bind_host]
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/extensions", status_code=303)
+
+
+async def health(request: Request) -> Response:
+    """Open, so it says only that the server answers."""
+    return JSONResponse({"ok": True})

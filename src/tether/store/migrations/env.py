@@ -30,8 +30,7 @@ def run_on(connection: sa.Connection) -> None:
 async def run_on_url(url: str) -> None:
     db = Database.connect(url, where=url)
     try:
-        async with db.write() as conn:
-            await conn.run_sync(run_on)
+        await db.write(run_on)
     finally:
         await db.close()
 

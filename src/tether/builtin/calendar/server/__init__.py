@@ -1,0 +1,1 @@
+"""The Calendar server's code; ``main.py`` is the bundle's entry point."""

@@ -1,0 +1,5 @@
+"""``python -m calendar_server``: see ``app.main``."""
+
+from .app import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m contacts_server``: see ``app.main``."""
+
+from .app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The Files server's code; ``main.py`` is the bundle's entry point."""

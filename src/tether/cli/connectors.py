@@ -1,0 +1,215 @@
+"""``tether connector``: add remote MCP servers, sign in and out, see how each one is doing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+import typer
+from rich.table import Table
+
+from tether.app import App, open_app
+from tether.cli.runtime import console, run
+from tether.cli.sources import ME, parse_pairs
+from tether.errors import SourceError, UsageError
+from tether.types import SourceConfig, SourceKind, SourceState
+
+app = typer.Typer(help="Remote MCP servers (connectors): add, sign in, check.", no_args_is_help=True)
+
+_STATE_STYLE = {
+    SourceState.RUNNING: "[green]connected[/]",
+    SourceState.NEEDS_SIGN_IN: "[yellow]needs sign-in[/]",
+    SourceState.FAILED: "[red]error[/]",
+    SourceState.RESTARTING: "[red]error[/] (retrying)",
+    SourceState.STARTING: "connecting",
+    SourceState.STOPPED: "stopped",
+    SourceState.DISABLED: "disabled",
+}
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Name of the connector; its tools become NAME__TOOL.")],
+    url: Annotated[str, typer.Argument(help="The server's MCP URL, e.g. https://mcp.example.com/mcp")],
+    transport: Annotated[
+        SourceKind, typer.Option(help="http (Streamable HTTP, falls back to SSE) or sse.")
+    ] = SourceKind.HTTP,
+    header: Annotated[
+        list[str], typer.Option("--header", "-H", help="K=V sent with every request (kept secret).")
+    ] = [],  # noqa: B006
+    headers_helper: Annotated[
+        str | None, typer.Option(help="A command whose output (JSON or 'Name: value' lines) adds headers.")
+    ] = None,
+    client_id: Annotated[str | None, typer.Option(help="A client id registered with the service.")] = None,
+    client_secret: Annotated[str | None, typer.Option(help="Its client secret (kept secret).")] = None,
+    callback_port: Annotated[
+        int | None, typer.Option(help="The 127.0.0.1 port of the redirect URI registered for --client-id.")
+    ] = None,
+    timeout_s: Annotated[float, typer.Option("--timeout", help="Seconds a tool call may take.")] = 60.0,
+) -> None:
+    """Add a remote MCP server, then sign in with `tether connector login NAME` if it asks."""
+    if transport is SourceKind.STDIO:
+        raise typer.BadParameter("use http or sse", param_hint="--transport")
+    if not url.startswith(("https://", "http://")):
+        raise typer.BadParameter("must be an http(s) URL", param_hint="URL")
+    if client_secret and not client_id:
+        raise typer.BadParameter("needs --client-id too", param_hint="--client-secret")
+    helper = headers_helper.split() if headers_helper else []
+    config = SourceConfig(
+        name=name,
+        kind=transport,
+        url=url,
+        command=helper[0] if helper else None,
+        args=tuple(helper[1:]),
+        call_timeout_s=timeout_s,
+    )
+
+    async def main() -> None:
+        async with open_app() as tether:
+            await tether.add_source(ME, config)
+            vault = tether.connector_vault(config)
+            vault.save_headers(parse_pairs(header, "--header"))
+            if client_id:
+                _save_client(tether, config, client_id, client_secret, callback_port)
+            await tether.start_sources([name])
+            _print_status(tether, name, added=True)
+
+    run(main)
+
+
+def _save_client(
+    tether: App, config: SourceConfig, client_id: str, client_secret: str | None, port: int | None
+) -> None:
+    from mcp.shared.auth import OAuthClientInformationFull
+
+    from tether.connectors.vault import StoredClient
+
+    info = OAuthClientInformationFull(
+        client_id=client_id,
+        client_secret=client_secret,
+        token_endpoint_auth_method="client_secret_post" if client_secret else "none",
+    )
+    tether.connector_vault(config).save_client(
+        StoredClient(info=info, is_pre_registered=True, callback_port=port)
+    )
+
+
+@app.command("login")
+def login(name: str) -> None:
+    """Sign in: opens the browser (or prints the URL) and waits for it to come back to 127.0.0.1."""
+
+    async def main() -> None:
+        from tether.connectors.events import ConnectorSignedIn
+        from tether.connectors.login import sign_in
+        from tether.connectors.signin import browser_presenter
+
+        async with open_app() as tether:
+            config = await _connector(tether, name)
+            present = browser_presenter(lambda text: console.print(text, highlight=False, soft_wrap=True))
+            result = await sign_in(
+                tether.connector_vault(config), present, guard=tether.network_guard(config)
+            )
+            if not result.is_needed:
+                console.print(f"{name} lets tether in without signing in")
+                return
+            await tether.host.record(ConnectorSignedIn(source=name, scope=result.scope), actor=ME)
+            console.print(
+                f"[green]signed in[/] to {name}" + (f" (scope: {result.scope})" if result.scope else "")
+            )
+            await tether.start_sources([name])
+            _print_status(tether, name)
+
+    run(main)
+
+
+@app.command("logout")
+def logout(name: str) -> None:
+    """Sign out: revoke the tokens where the server supports it, and forget them."""
+
+    async def main() -> None:
+        from tether.connectors.events import ConnectorSignedOut
+        from tether.connectors.login import Revocation, sign_out
+
+        async with open_app() as tether:
+            config = await _connector(tether, name)
+            outcome = await sign_out(tether.connector_vault(config), guard=tether.network_guard(config))
+            await tether.host.record(ConnectorSignedOut(source=name, revocation=outcome.value), actor=ME)
+        said = {
+            Revocation.REVOKED: "signed out; the server revoked the tokens",
+            Revocation.UNSUPPORTED: "signed out; the server cannot revoke, so tether forgot the tokens",
+            Revocation.FAILED: "signed out; the server did not confirm revoking, tether forgot the tokens",
+            Revocation.NOTHING: "was not signed in",
+        }
+        console.print(f"{name}: {said[outcome]}")
+
+    run(main)
+
+
+@app.command("list")
+def list_connectors() -> None:
+    """Every connector with its status: connected, needs sign-in, or error and why."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            configs = [c for c in await tether.store.list_sources() if c.kind is not SourceKind.STDIO]
+            if not configs:
+                console.print("no connectors yet: add one with `tether connector add NAME URL`")
+                return
+            with anyio.move_on_after(tether.settings.start_timeout_s):
+                await tether.start_sources([c.name for c in configs if c.is_enabled])
+            table = Table("name", "url", "transport", "status", "details")
+            statuses = tether.host.statuses()
+            for config in configs:
+                status = statuses.get(config.name)
+                state = _STATE_STYLE.get(status.state, status.state.value) if status else "disabled"
+                table.add_row(
+                    config.name, config.url or "", config.kind.value, state, status.detail if status else ""
+                )
+            console.print(table)
+
+    run(main)
+
+
+@app.command("test")
+def test(name: str) -> None:
+    """Connect now and say what happens: the status, the transport, the tools it offers."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            await _connector(tether, name)
+            await tether.start_sources([name])
+            _print_status(tether, name)
+            status = tether.host.source(name).status
+            if status.state is not SourceState.RUNNING:
+                source = tether.host.source(name)
+                error = getattr(source, "last_error", None)
+                raise error if isinstance(error, SourceError) else SourceError(f"{name}: {status.detail}")
+
+    run(main)
+
+
+@app.command("remove")
+def remove(name: str) -> None:
+    """Remove a connector and forget its tokens, registration and headers (its activity stays)."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            await _connector(tether, name)
+            await tether.remove_source(ME, name)
+        console.print(f"removed {name}")
+
+    run(main)
+
+
+async def _connector(tether: App, name: str) -> SourceConfig:
+    config = await tether.store.get_source(name)
+    if config.kind is SourceKind.STDIO:
+        raise UsageError(f"'{name}' is a local server, not a connector: see `tether source`")
+    return config
+
+
+def _print_status(tether: App, name: str, *, added: bool = False) -> None:
+    status = tether.host.source(name).status
+    state = _STATE_STYLE.get(status.state, status.state.value)
+    prefix = f"added [bold]{name}[/]: " if added else f"[bold]{name}[/]: "
+    console.print(f"{prefix}{state}" + (f" — {status.detail}" if status.detail else ""), highlight=False)

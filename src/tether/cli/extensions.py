@@ -1,0 +1,248 @@
+"""``tether ext``: install, list, inspect, configure, update and remove MCPB extensions; pack and
+validate bundles.
+
+Each command opens the app, does one thing through ``App.extensions()`` and prints what
+happened; the rendering lives in ``ext_views`` and the settings form in ``ext_form``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tether.app import open_app
+from tether.cli import ext_form, ext_views
+from tether.cli.runtime import console, run
+from tether.cli.sources import ME
+from tether.errors import UsageError
+from tether.extensions.bundle import BundleLimits
+from tether.extensions.download import downloaded, is_url
+
+app = typer.Typer(
+    help="Extensions: local MCP servers installed from .mcpb bundles (and older .dxt ones).",
+    no_args_is_help=True,
+)
+
+_SET_HELP = "KEY=VALUE for a setting; repeat a key for a setting that takes several values."
+
+
+def parse_sets(pairs: list[str]) -> dict[str, list[str]]:
+    """``["dirs=/a", "dirs=/b", "key=x"]`` -> ``{"dirs": ["/a", "/b"], "key": ["x"]}``."""
+    parsed: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set takes KEY=VALUE, got '{pair}'")
+        parsed.setdefault(key.strip(), []).append(value)
+    return parsed
+
+
+def _local_bundle(source: str) -> Path | None:
+    """The path of a local bundle (checked to exist); None for a URL."""
+    if is_url(source):
+        return None
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise UsageError(f"no file at {path}: give the path or the https:// URL of an .mcpb bundle")
+    return path
+
+
+@asynccontextmanager
+async def _bundle_file(source: str, local: Path | None) -> AsyncGenerator[Path]:
+    """A local path as it is; a URL downloaded to a temporary file for the block."""
+    if local is not None:
+        yield local
+        return
+    console.print(f"downloading {source}")
+    async with downloaded(source, max_bytes=BundleLimits().max_file_bytes) as path:
+        yield path
+
+
+@app.command("install")
+def install(
+    bundle: Annotated[str, typer.Argument(help="Path or http(s) URL of an .mcpb (or .dxt) bundle.")],
+    settings: Annotated[list[str], typer.Option("--set", "-s", help=_SET_HELP)] = [],  # noqa: B006
+    start: Annotated[
+        bool, typer.Option("--start/--no-start", help="Start it once installed (when its settings allow).")
+    ] = True,
+) -> None:
+    """Install an extension; it starts when its required settings are set. Every tool asks first."""
+    texts = parse_sets(settings)
+
+    async def main() -> None:
+        local = _local_bundle(bundle)
+        async with _bundle_file(bundle, local) as path, open_app() as tether:
+            report = await tether.extensions().install_bundle(ME, path, settings=texts, start=start)
+        ext_views.print_installed(report)
+
+    run(main)
+
+
+@app.command("update")
+def update(
+    first: Annotated[
+        str, typer.Argument(metavar="[ID] BUNDLE", help="The bundle, or the id then the bundle.")
+    ],
+    second: Annotated[str | None, typer.Argument(hidden=True)] = None,
+) -> None:
+    """Update an extension to the bundle's version, keeping its settings; the old one is put back
+    if the new one does not start."""
+    extension_id, bundle = (first, second) if second is not None else (None, first)
+
+    async def main() -> None:
+        local = _local_bundle(bundle)
+        async with _bundle_file(bundle, local) as path, open_app() as tether:
+            report = await tether.extensions().update_bundle(ME, path, extension_id=extension_id)
+        ext_views.print_installed(report)
+
+    run(main)
+
+
+@app.command("list")
+def list_extensions(
+    status: Annotated[bool, typer.Option("--status", help="Start them and show how they run.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List installed extensions."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            if status:
+                await tether.start_sources([e.id for e in await tether.store.list_extensions()])
+            rows = await ext_views.extension_rows(tether)
+        if as_json:
+            print(json.dumps(rows, indent=2, default=str))
+        else:
+            ext_views.print_list(rows)
+
+    run(main)
+
+
+@app.command("info")
+def info(
+    extension_id: Annotated[str, typer.Argument(metavar="ID")],
+    start: Annotated[
+        bool, typer.Option("--start/--no-start", help="Start it to show its status and the tools it lists.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show an extension: manifest, signature, settings, declared and listed tools, status."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            details = await ext_views.extension_details(tether, extension_id, start=start)
+        if as_json:
+            print(json.dumps(details, indent=2, default=str))
+        else:
+            ext_views.print_details(details)
+
+    run(main)
+
+
+@app.command("config")
+def config(
+    extension_id: Annotated[str, typer.Argument(metavar="ID")],
+    settings: Annotated[list[str], typer.Option("--set", "-s", help=_SET_HELP)] = [],  # noqa: B006
+    unset: Annotated[list[str], typer.Option("--unset", help="Remove a setting's value.")] = [],  # noqa: B006
+    prompt: Annotated[
+        bool | None,
+        typer.Option(
+            "--prompt/--no-prompt", help="Ask for missing required settings (default: on a terminal)."
+        ),
+    ] = None,
+    start: Annotated[bool, typer.Option("--start/--no-start", help="Start it when it can now run.")] = True,
+) -> None:
+    """Show or change an extension's settings; asks for the missing required ones on a terminal."""
+    texts = parse_sets(settings)
+    asks = (sys.stdin.isatty() and not texts and not unset) if prompt is None else prompt
+
+    async def main() -> None:
+        async with open_app() as tether:
+            installer = tether.extensions()
+            extension = await tether.store.get_extension(extension_id)
+            if asks:
+                texts.update(await ext_form.ask_missing(installer, extension, given=texts))
+            if texts or unset:
+                report = await installer.configure(ME, extension_id, texts, unset=unset, start=start)
+                ext_views.print_configured(report)
+            else:
+                ext_views.print_settings(extension, installer.values(extension))
+
+    run(main)
+
+
+@app.command("enable")
+def enable(extension_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Enable an extension: tether starts it."""
+    run(lambda: _toggle(extension_id, is_enabled=True))
+
+
+@app.command("disable")
+def disable(extension_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Disable an extension: tether stops it and keeps its files and settings."""
+    run(lambda: _toggle(extension_id, is_enabled=False))
+
+
+async def _toggle(extension_id: str, *, is_enabled: bool) -> None:
+    async with open_app() as tether:
+        await tether.store.get_extension(extension_id)
+        await tether.set_enabled(ME, extension_id, is_enabled=is_enabled)
+    console.print(f"{extension_id} {'enabled' if is_enabled else 'disabled'}")
+
+
+@app.command("remove")
+def remove(extension_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Remove an extension: its files, data dir and secrets. Its activity stays in the log."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            removed = await tether.extensions().remove_extension(ME, extension_id)
+        console.print(f"removed {removed.id} {removed.version}")
+
+    run(main)
+
+
+@app.command("pack")
+def pack(
+    directory: Annotated[Path, typer.Argument(help="A folder with manifest.json at its top.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the bundle (default: NAME.mcpb here)."),
+    ] = None,
+) -> None:
+    """Pack a folder into an .mcpb bundle (like `mcpb pack`)."""
+
+    async def main() -> None:
+        from tether.extensions.pack import pack_bundle, validate_bundle
+
+        data = pack_bundle(directory)
+        report = validate_bundle(directory)
+        target = output or Path.cwd() / f"{report.manifest.name}.mcpb"
+        target.write_bytes(data)
+        console.print(
+            f"packed {report.manifest.title} {report.manifest.version} into {target} "
+            f"({len(data) / 1024:.0f} KB, unsigned)"
+        )
+        for warning in report.warnings:
+            console.print(f"[yellow]warning[/]: {warning}", highlight=False)
+
+    run(main)
+
+
+@app.command("validate")
+def validate(path: Annotated[Path, typer.Argument(help="An .mcpb bundle, or a folder to pack.")]) -> None:
+    """Check a bundle (or a folder) like the installer would, without installing it."""
+
+    async def main() -> None:
+        from tether.extensions.pack import validate_bundle
+
+        report = validate_bundle(path)
+        ext_views.print_validated(path, report)
+
+    run(main)

@@ -1,0 +1,165 @@
+"""Signing a connector in and out, as one step each (what ``tether connector login|logout`` run).
+
+``sign_in`` listens on 127.0.0.1, lets the server challenge an unauthenticated request and
+runs the OAuth flow through a person; ``sign_out`` revokes the tokens (RFC 7009) where the
+server supports it and forgets them either way. The client registration is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from dataclasses import dataclass
+
+import anyio
+import httpx2
+from mcp.client.auth.oauth2 import OAuthContext
+from mcp.shared.auth import OAuthClientMetadata
+from pydantic import AnyUrl
+
+from tether.connectors import grants
+from tether.connectors.netguard import NetworkGuard
+from tether.connectors.oauth import ConnectorAuth
+from tether.connectors.signin import LoopbackSignIn, Presenter, SignIn
+from tether.connectors.vault import ConnectorVault
+from tether.errors import (
+    AuthServerUnavailable,
+    ConnectorUnreachable,
+    NeedsSignIn,
+    SourceTimeout,
+    UsageError,
+)
+
+SIGN_IN_TIMEOUT_S = 600.0
+_PROBE = {
+    "jsonrpc": "2.0",
+    "id": 0,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "tether", "version": "0"},
+    },
+}
+
+
+class Revocation(enum.StrEnum):
+    REVOKED = "revoked"
+    UNSUPPORTED = "unsupported"
+    FAILED = "failed"
+    NOTHING = "nothing"
+
+
+@dataclass(frozen=True, slots=True)
+class SignInResult:
+    is_needed: bool
+    """False when the server let tether in without signing in."""
+    scope: str | None = None
+
+
+async def sign_in(
+    vault: ConnectorVault,
+    present: Presenter,
+    *,
+    guard: NetworkGuard,
+    timeout_s: float = SIGN_IN_TIMEOUT_S,
+) -> SignInResult:
+    """Sign in through the browser with a loopback redirect (the CLI flow)."""
+    stored = vault.load_client()
+    port = stored.callback_port if stored and stored.callback_port else 0
+    try:
+        async with LoopbackSignIn.listen(present, port=port) as loopback:
+            return await sign_in_with(vault, loopback, guard=guard, timeout_s=timeout_s)
+    except UsageError:
+        if stored is None or stored.is_pre_registered or port == 0:
+            raise
+    # The port this client was registered with is busy: register again on another one.
+    vault.forget_client()
+    async with LoopbackSignIn.listen(present) as loopback:
+        return await sign_in_with(vault, loopback, guard=guard, timeout_s=timeout_s)
+
+
+async def sign_in_with(
+    vault: ConnectorVault, sign_in: SignIn, *, guard: NetworkGuard, timeout_s: float = SIGN_IN_TIMEOUT_S
+) -> SignInResult:
+    """Sign in with any ``SignIn`` (the web UI brings its own callback route)."""
+    auth = ConnectorAuth(vault, guard=guard, sign_in=sign_in, raise_errors=True)
+    auth.start_fresh()
+    try:
+        with anyio.fail_after(timeout_s):
+            status = await _probe(vault.url, auth)
+    except TimeoutError:
+        raise SourceTimeout(
+            f"connector '{vault.name}': the sign-in was not completed within {timeout_s:g} s"
+        ) from None
+    except httpx2.TransportError as error:
+        raise _unreachable(vault, error) from None
+    grant = vault.load_grant()
+    if grant is None:
+        if status in (401, 403):
+            raise NeedsSignIn(f"connector '{vault.name}': the server still refuses tether after signing in")
+        return SignInResult(is_needed=False)
+    return SignInResult(is_needed=True, scope=grant.token.scope)
+
+
+async def _probe(url: str, auth: ConnectorAuth) -> int:
+    """Send one request the server must authorize; the auth flow signs in when challenged."""
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    async with httpx2.AsyncClient(auth=auth, timeout=30.0) as http:
+        async with http.stream("POST", url, json=_PROBE, headers=headers) as response:
+            status = response.status_code
+            session = response.headers.get("mcp-session-id")
+        if session:
+            with contextlib.suppress(httpx2.TransportError):  # the server forgets idle sessions too
+                await http.delete(url, headers={**headers, "mcp-session-id": session})
+        if status in (404, 405):  # a legacy HTTP+SSE server: its stream is what is protected
+            async with http.stream("GET", url, headers={"Accept": "text/event-stream"}) as response:
+                status = response.status_code
+    return status
+
+
+def _unreachable(vault: ConnectorVault, error: httpx2.TransportError) -> Exception:
+    try:
+        host = error.request.url.host
+    except RuntimeError:
+        host = httpx2.URL(vault.url).host
+    reason = str(error)[:160] or type(error).__name__
+    if host == httpx2.URL(vault.url).host:
+        return ConnectorUnreachable(f"connector '{vault.name}': cannot reach {vault.url} ({reason})")
+    return AuthServerUnavailable(f"connector '{vault.name}': cannot reach the authorization server {host}")
+
+
+async def sign_out(vault: ConnectorVault, *, guard: NetworkGuard) -> Revocation:
+    """Revoke the tokens where the server supports it, then forget them."""
+    grant = vault.load_grant()
+    stored = vault.load_client()
+    try:
+        if grant is None:
+            return Revocation.NOTHING
+        endpoint = grant.auth_server.revocation_endpoint if grant.auth_server else None
+        if endpoint is None or stored is None:
+            return Revocation.UNSUPPORTED
+        await guard.check(str(endpoint))
+        context = OAuthContext(
+            server_url=vault.url,
+            client_metadata=OAuthClientMetadata(redirect_uris=[AnyUrl("http://127.0.0.1/callback")]),
+            storage=None,  # pyright: ignore[reportArgumentType]
+            redirect_handler=None,
+            callback_handler=None,
+            client_info=stored.info,
+        )
+        tokens = [(grant.token.access_token, "access_token")]
+        if grant.token.refresh_token:
+            tokens.insert(0, (grant.token.refresh_token, "refresh_token"))
+        async with httpx2.AsyncClient(timeout=30.0) as http:
+            is_revoked = await grants.revoke(
+                http,
+                revocation_endpoint=str(endpoint),
+                tokens=tokens,
+                client_id=stored.info.client_id,
+                prepare_auth=context.prepare_token_auth,
+            )
+        return Revocation.REVOKED if is_revoked else Revocation.FAILED
+    finally:
+        vault.forget_grant()
+        vault.save_wanted_scope(None)

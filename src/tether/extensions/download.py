@@ -1,0 +1,73 @@
+"""Fetch a bundle from an http(s) URL into a temporary file, bounded in size and time.
+
+The file is then opened and checked like any local bundle; a download that fails or grows
+past the bundle size limit leaves no file behind. Nothing here reads the bundle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio
+import httpx2
+
+from tether.errors import DownloadFailed
+
+DOWNLOAD_TIMEOUT_S = 120.0
+_CHUNK_BYTES = 256 * 1024
+
+
+def is_url(text: str) -> bool:
+    return text.startswith(("https://", "http://"))
+
+
+@contextlib.asynccontextmanager
+async def downloaded(
+    url: str, *, max_bytes: int, timeout_s: float = DOWNLOAD_TIMEOUT_S
+) -> AsyncGenerator[Path]:
+    """Download ``url`` to a temporary ``.mcpb`` file that exists for the ``async with`` block."""
+    fd, name = tempfile.mkstemp(prefix="tether-download-", suffix=".mcpb")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            await _fetch(url, out, max_bytes=max_bytes, timeout_s=timeout_s)
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
+async def _fetch(url: str, out: BinaryIO, *, max_bytes: int, timeout_s: float) -> None:
+    received = 0
+    try:
+        with anyio.fail_after(timeout_s):
+            async with (
+                httpx2.AsyncClient(follow_redirects=True, timeout=30.0) as client,
+                client.stream("GET", url) as response,
+            ):
+                if response.status_code != 200:
+                    raise DownloadFailed(
+                        f"cannot download {url}: the server answered {response.status_code} "
+                        f"{response.reason_phrase}"
+                    )
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise DownloadFailed(_too_big(url, max_bytes))
+                async for chunk in response.aiter_bytes(_CHUNK_BYTES):
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise DownloadFailed(_too_big(url, max_bytes))
+                    out.write(chunk)
+    except TimeoutError:
+        raise DownloadFailed(f"cannot download {url}: no answer within {timeout_s:g} s") from None
+    except httpx2.HTTPError as error:
+        raise DownloadFailed(f"cannot download {url}: {error or type(error).__name__}") from error
+
+
+def _too_big(url: str, max_bytes: int) -> str:
+    return f"cannot download {url}: it is larger than the {max_bytes // (1024 * 1024)} MB bundle limit"

@@ -1,0 +1,85 @@
+"""Run the reference tasks server (and other small servers) on 127.0.0.1 with real uvicorn.
+
+``serve_tasks`` binds a free port first, so the server knows its own URL (its OAuth issuer)
+and clients can connect at once: the listening socket queues them until uvicorn accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import anyio
+import httpx2
+import uvicorn
+from starlette.types import ASGIApp
+
+from tether.connectors.signin import Presenter
+from tether.demo.tasks_server import TasksServer, bind_loopback, build_tasks_server
+
+WAIT_S = 20.0
+
+
+@asynccontextmanager
+async def serve_app(build: Callable[[str], ASGIApp]) -> AsyncGenerator[str]:
+    """Serve ``build(base_url)`` on a free port of 127.0.0.1; yield the base URL."""
+    sock = bind_loopback()
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(
+        uvicorn.Config(build(base_url), log_level="error", lifespan="on", access_log=False)
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: server.serve(sockets=[sock]))
+        try:
+            yield base_url
+        finally:
+            server.should_exit = True
+    sock.close()
+
+
+@asynccontextmanager
+async def serve_tasks(**options: Any) -> AsyncGenerator[TasksServer]:
+    holder: list[TasksServer] = []
+
+    def build(base_url: str) -> ASGIApp:
+        holder.append(build_tasks_server(base_url, **options))
+        return holder[0].app
+
+    async with serve_app(build):
+        yield holder[0]
+
+
+class Browser:
+    """Plays the person at the browser: follows the authorization URL, answers the consent form."""
+
+    def __init__(self, *, user: str = "alice", decision: str = "approve") -> None:
+        self.user = user
+        self.decision = decision
+        self.visits = 0
+        self.tamper: Callable[[str], str] | None = None
+        """Rewrites the final redirect before it is delivered (to test bad answers)."""
+
+    @property
+    def present(self) -> Presenter:
+        return self._present
+
+    async def _present(self, url: str) -> None:
+        self.visits += 1
+        async with httpx2.AsyncClient(follow_redirects=False, timeout=WAIT_S) as http:
+            answer = await http.get(url)
+            location = urljoin(url, answer.headers.get("location", ""))
+            if urlsplit(location).path == "/consent":
+                request_id = parse_qs(urlsplit(location).query)["request"][0]
+                page = await http.get(location)
+                assert "Allow" in page.text
+                answer = await http.post(
+                    urljoin(location, "/consent"),
+                    data={"request": request_id, "user": self.user, "decision": self.decision},
+                )
+                location = urljoin(location, answer.headers["location"])
+            if self.tamper is not None:
+                location = self.tamper(location)
+            await http.get(location)

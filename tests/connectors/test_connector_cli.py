@@ -1,0 +1,82 @@
+"""``tether connector`` as a user runs it: real processes against the tasks server on 127.0.0.1.
+
+The browser is a small script set as $BROWSER: it follows the authorization URL (the server
+approves at once) back to tether's loopback callback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.connectors.servers import serve_tasks
+
+pytestmark = pytest.mark.anyio
+
+BROWSER = "import sys, httpx2; httpx2.get(sys.argv[1], follow_redirects=True, timeout=20)"
+
+
+async def tether(home: Path, *args: str) -> tuple[int, str, str]:
+    env = {
+        **os.environ,
+        "TETHER_HOME": str(home),
+        "TETHER_CONFIG": str(home / "tether.toml"),
+        "TETHER_SECRETS_BACKEND": "file",
+        "COLUMNS": "200",
+        "NO_COLOR": "1",
+        "BROWSER": f"{sys.executable} {home.parent / 'browser.py'} %s",
+    }
+    with anyio.fail_after(60):
+        done = await anyio.run_process([sys.executable, "-m", "tether", *args], env=env, check=False)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+async def test_add_login_list_call_logout_and_remove(tmp_path: Path) -> None:
+    (tmp_path / "browser.py").write_text(BROWSER)
+    home = tmp_path / "home"
+    async with serve_tasks() as server:
+        server.quirks.auto_approve_user = "carol"
+        code, out, _ = await tether(home, "connector", "add", "tasks", server.mcp_url)
+        assert code == 0
+        assert "needs sign-in" in out
+
+        code, out, err = await tether(home, "connector", "login", "tasks")
+        assert code == 0, err
+        assert "signed in" in out
+        assert "connected" in out
+
+        code, out, _ = await tether(home, "connector", "list")
+        assert "connected" in out
+        code, _, err = await tether(home, "policy", "set", "tasks__whoami", "allow")
+        assert code == 0, err
+        code, out, err = await tether(home, "call", "tasks__whoami", "--no-prompt")
+        assert code == 0, err
+        assert "carol" in out
+
+        code, out, _ = await tether(home, "connector", "logout", "tasks")
+        assert code == 0
+        assert "revoked" in out
+        assert not server.authority.grants.access
+        code, out, _ = await tether(home, "connector", "test", "tasks")
+        assert code == 7  # a source error: needs sign-in
+        code, out, _ = await tether(home, "connector", "remove", "tasks")
+        assert code == 0
+        assert b"refresh_token" not in (home / "secrets.enc").read_bytes()
+
+
+async def test_adding_an_unreachable_connector_says_so(tmp_path: Path) -> None:
+    from tether.demo.tasks_server import bind_loopback
+
+    sock = bind_loopback()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+    sock.close()
+    code, out, _ = await tether(tmp_path / "home", "connector", "add", "gone", url)
+    assert code == 0
+    assert "error" in out
+    code, _, err = await tether(tmp_path / "home", "connector", "test", "gone")
+    assert code == 7
+    assert "cannot reach" in err

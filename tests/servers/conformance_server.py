@@ -1,0 +1,228 @@
+"""A conformance-style MCP server (the tools, prompts and resources the official suite's server
+scenarios call), run over stdio as a source behind the gateway. Also ``slow_with_progress``,
+which reports progress once and then waits, for the tests that leave mid-call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from mcp import types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.caching import CacheableMethod, CacheHint
+from mcp.server.stdio import stdio_server
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+WAV = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA="
+EMPTY: dict[str, Any] = {"type": "object", "properties": {}}
+Ctx = ServerRequestContext[Any, Any]
+
+TOOLS: list[dict[str, Any]] = [
+    {"name": "test_simple_text", "description": "Simple text.", "inputSchema": EMPTY},
+    {"name": "test_image_content", "description": "An image.", "inputSchema": EMPTY},
+    {"name": "test_audio_content", "description": "Audio.", "inputSchema": EMPTY},
+    {"name": "test_embedded_resource", "description": "An embedded resource.", "inputSchema": EMPTY},
+    {"name": "test_multiple_content_types", "description": "Mixed content.", "inputSchema": EMPTY},
+    {"name": "test_error_handling", "description": "Always an error.", "inputSchema": EMPTY},
+    {"name": "test_tool_with_progress", "description": "Reports progress.", "inputSchema": EMPTY},
+    {"name": "test_tool_with_logging", "description": "Logs three messages.", "inputSchema": EMPTY},
+    {
+        "name": "json_schema_2020_12_tool",
+        "description": "Tool with JSON Schema 2020-12 features",
+        "inputSchema": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "$defs": {
+                "address": {
+                    "type": "object",
+                    "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+                }
+            },
+            "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+            "additionalProperties": False,
+        },
+    },
+    {
+        "name": "slow_with_progress",
+        "description": "Report progress once, then wait.",
+        "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}},
+    },
+]
+
+
+def text(value: str) -> dict[str, Any]:
+    return {"type": "text", "text": value}
+
+
+async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> dict[str, Any]:
+    name = params.name
+    if name == "test_simple_text":
+        content = [text("This is a simple text response for testing.")]
+    elif name == "test_image_content":
+        content = [{"type": "image", "data": PNG, "mimeType": "image/png"}]
+    elif name == "test_audio_content":
+        content = [{"type": "audio", "data": WAV, "mimeType": "audio/wav"}]
+    elif name == "test_embedded_resource":
+        resource = {
+            "uri": "test://embedded-resource",
+            "mimeType": "text/plain",
+            "text": "This is an embedded resource content.",
+        }
+        content = [{"type": "resource", "resource": resource}]
+    elif name == "test_multiple_content_types":
+        resource = {
+            "uri": "test://mixed-content-resource",
+            "mimeType": "application/json",
+            "text": json.dumps({"test": "data", "value": 123}),
+        }
+        content = [
+            text("Multiple content types test:"),
+            {"type": "image", "data": PNG, "mimeType": "image/png"},
+            {"type": "resource", "resource": resource},
+        ]
+    elif name == "test_error_handling":
+        return {"content": [text("This tool intentionally returns an error for testing")], "isError": True}
+    elif name == "test_tool_with_progress":
+        for step in (0, 50, 100):
+            await ctx.session.report_progress(step, 100)
+            if step < 100:
+                await anyio.sleep(0.05)
+        content = [text("progress reported")]
+    elif name == "test_tool_with_logging":
+        content = [text("Tool execution completed")]
+    elif name == "slow_with_progress":
+        await ctx.session.report_progress(0, 1, "started")
+        await anyio.sleep(float((params.arguments or {}).get("seconds", 30)))
+        content = [text("finished")]
+    else:
+        return {"content": [text(f"no tool {name}")], "isError": True}
+    return {"content": content, "isError": False}
+
+
+PROMPTS = [
+    {"name": "test_simple_prompt", "description": "A simple prompt."},
+    {
+        "name": "test_prompt_with_arguments",
+        "description": "A prompt with arguments.",
+        "arguments": [{"name": "arg1", "required": True}, {"name": "arg2", "required": True}],
+    },
+    {
+        "name": "test_prompt_with_embedded_resource",
+        "description": "A prompt with an embedded resource.",
+        "arguments": [{"name": "resourceUri", "required": True}],
+    },
+    {"name": "test_prompt_with_image", "description": "A prompt with an image."},
+]
+
+
+async def get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> dict[str, Any]:
+    args = params.arguments or {}
+    if params.name == "test_simple_prompt":
+        messages = [{"role": "user", "content": text("This is a simple prompt for testing.")}]
+    elif params.name == "test_prompt_with_arguments":
+        messages = [
+            {
+                "role": "user",
+                "content": text(
+                    f"Prompt with arguments: arg1='{args.get('arg1')}', arg2='{args.get('arg2')}'"
+                ),
+            }
+        ]
+    elif params.name == "test_prompt_with_embedded_resource":
+        resource = {
+            "uri": args.get("resourceUri", ""),
+            "mimeType": "text/plain",
+            "text": "Embedded resource content for testing.",
+        }
+        messages = [
+            {"role": "user", "content": {"type": "resource", "resource": resource}},
+            {"role": "user", "content": text("Please process the embedded resource above.")},
+        ]
+    else:
+        messages = [
+            {"role": "user", "content": {"type": "image", "data": PNG, "mimeType": "image/png"}},
+            {"role": "user", "content": text("Please analyze the image above.")},
+        ]
+    return {"messages": messages}
+
+
+RESOURCES = [
+    {
+        "uri": "test://static-text",
+        "name": "static-text",
+        "description": "Static text.",
+        "mimeType": "text/plain",
+    },
+    {
+        "uri": "test://static-binary",
+        "name": "static-binary",
+        "description": "Static binary.",
+        "mimeType": "image/png",
+    },
+]
+
+
+async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> dict[str, Any]:
+    if params.uri == "test://static-text":
+        return {
+            "contents": [
+                {
+                    "uri": params.uri,
+                    "mimeType": "text/plain",
+                    "text": "This is the content of the static text resource.",
+                }
+            ]
+        }
+    return {"contents": [{"uri": params.uri, "mimeType": "image/png", "blob": PNG}]}
+
+
+async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams) -> dict[str, Any]:
+    return {"tools": TOOLS}
+
+
+async def list_prompts(ctx: Ctx, params: types.PaginatedRequestParams) -> dict[str, Any]:
+    return {"prompts": PROMPTS}
+
+
+async def list_resources(ctx: Ctx, params: types.PaginatedRequestParams) -> dict[str, Any]:
+    return {"resources": RESOURCES}
+
+
+def complete(
+    handler: Callable[[Ctx, Any], Awaitable[dict[str, Any]]],
+) -> Callable[[Ctx, Any], Awaitable[dict[str, Any]]]:
+    """2026-07-28 results name their type; older clients ignore the field."""
+
+    async def wrapped(ctx: Ctx, params: Any) -> dict[str, Any]:
+        return {"resultType": "complete", **(await handler(ctx, params))}
+
+    return wrapped
+
+
+def build() -> Server[Any]:
+    hints: dict[CacheableMethod, CacheHint] = {
+        "tools/list": CacheHint(),
+        "prompts/list": CacheHint(),
+        "resources/list": CacheHint(),
+        "resources/read": CacheHint(),
+    }
+    server: Server[Any] = Server("conformance-source", cache_hints=hints)
+    server.add_request_handler("tools/list", types.PaginatedRequestParams, complete(list_tools))
+    server.add_request_handler("tools/call", types.CallToolRequestParams, complete(call_tool))
+    server.add_request_handler("prompts/list", types.PaginatedRequestParams, complete(list_prompts))
+    server.add_request_handler("prompts/get", types.GetPromptRequestParams, complete(get_prompt))
+    server.add_request_handler("resources/list", types.PaginatedRequestParams, complete(list_resources))
+    server.add_request_handler("resources/read", types.ReadResourceRequestParams, complete(read_resource))
+    return server
+
+
+async def main() -> None:
+    server = build()
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+if __name__ == "__main__":
+    anyio.run(main)
