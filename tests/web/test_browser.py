@@ -90,6 +90,11 @@ async def tether_serve(env: dict[str, str]) -> AsyncGenerator[Serve]:
                 tg.cancel_scope.cancel()
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea"))
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label"))
+  .map((el) => el.name || el.id || el.outerHTML.slice(0, 80))"""
+
+
 class Shots:
     def __init__(self) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -230,6 +235,11 @@ async def test_a_person_installs_connects_allows_approves_and_audits(tmp_path: P
             await expect(page.get_by_role("heading", name=re.compile("tool.called"))).to_be_visible()
             await expect(page.locator("pre")).to_contain_text("approved in the browser")
             await shots.take(page, "activity-details")
+
+            # Every control on every page has a label (screen readers, and clicking the text).
+            for path in ("/extensions", "/connectors", "/tools", "/approvals", "/activity"):
+                await page.goto(f"{base}{path}")
+                assert await page.evaluate(UNLABELLED) == [], path
 
             # The same screens in the dark.
             dark = await browser.new_context(

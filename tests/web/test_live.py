@@ -17,6 +17,7 @@ from tests.connectors.servers import WAIT_S
 from tests.web.conftest import ME, Page, sign_in
 from tether.app import App
 from tether.config import Settings
+from tether.core.activity import PolicyChanged
 from tether.demo.tasks_server import bind_loopback
 from tether.store.db import open_store
 from tether.types import ApprovalRequest, Decision, Effect, HostedTool, ToolDef, Verdict
@@ -103,3 +104,16 @@ async def test_a_stream_starts_with_the_approvals_already_waiting(tether_app: Ap
                 async for event, data in messages(stream):
                     assert (event, data["id"]) == ("approval", "waiting01")
                     break
+
+
+async def test_a_stream_ends_when_its_session_signs_out(tether_app: App) -> None:
+    async with served(tether_app) as page:
+        with anyio.fail_after(WAIT_S):
+            async with page.http.stream("GET", "/events") as stream:
+                lines = stream.aiter_lines()
+                assert await anext(lines) == "retry: 1000"
+                await page.post("/logout")
+                await tether_app.host.record(PolicyChanged(source="x", tool="y", effect="allow"), actor=ME)
+                rest = [line async for line in lines]
+        assert not any(line.startswith("data: ") for line in rest)
+        assert (await page.http.get("/events")).status_code == 401

@@ -52,7 +52,12 @@ def serve(
                 Gateway(tether.host, caller=None), tether.store, extra_hosts=_extra_hosts(bind_host)
             )
             sessions = Sessions()
-            web = create_web_app(tether, sessions=sessions, allowed_hosts=web_hosts(bind_host))
+            web = create_web_app(
+                tether,
+                sessions=sessions,
+                allowed_hosts=web_hosts(bind_host),
+                is_stopping=lambda: server.should_exit,
+            )
             server = uvicorn.Server(
                 uvicorn.Config(
                     with_gateway(web, gateway_http),

@@ -1,15 +1,13 @@
-"""The web application: Settings > Extensions and Connectors, Tools & permissions, live
-Approvals and Activity, served by ``tether serve`` on 127.0.0.1.
+"""The web application served by ``tether serve``: the route table, and ``create_web_app``.
 
-The route table is below. ``Guard`` stands in front of every route: Host and Origin checks,
-the session from the one-time login link, CSRF on every unsafe request. Other parts mount
-their routes with ``extra_routes``: the gateway's ``/mcp`` brings its own bearer-token auth
-(list its prefix in ``open_paths``), a page such as the chat uses the session like the rest.
+``Guard`` stands in front of every route (Host, Origin, session, CSRF). Other parts add routes
+with ``extra_routes``; those that bring their own auth (the gateway's ``/mcp``) are listed in
+``open_paths``. What the pages need from the running tether comes through ``Backend``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -90,15 +88,17 @@ def create_web_app(
     extra_routes: Sequence[BaseRoute] = (),
     open_paths: Sequence[str] = (),
     extra_nav: Sequence[NavItem] = (),
+    is_stopping: Callable[[], bool] = lambda: False,
 ) -> Starlette:
     """The Starlette app for ``backend`` (``tether serve`` passes its App).
 
     ``sessions`` holds the login tokens (``tether serve`` issues the one it prints).
     ``extra_routes`` go in front of the UI's own; ``open_paths`` are path prefixes among them
     that bring their own authentication (the gateway's ``/mcp``) and so skip the session and
-    CSRF checks. ``extra_nav`` adds left-nav entries (the chat).
+    CSRF checks. ``extra_nav`` adds left-nav entries (the chat). ``is_stopping`` says when the
+    server shuts down (``lambda: server.should_exit`` with uvicorn), so live pages let it go.
     """
-    web = Web(backend, Pages([*NAV, *extra_nav]), sessions or Sessions())
+    web = Web(backend, Pages([*NAV, *extra_nav]), sessions or Sessions(), is_stopping=is_stopping)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:

@@ -6,7 +6,7 @@ Forms are read here too, with a size limit, so every handler parses input the sa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,8 @@ class Web:
     sessions: Sessions
     signins: SignIns = field(default_factory=SignIns)
     uploads: Uploads = field(default_factory=Uploads)
+    is_stopping: Callable[[], bool] = lambda: False
+    """True once the server shuts down: live streams end so it need not wait for open pages."""
     state: dict[str, Any] = field(default_factory=dict[str, Any])
     """Small per-feature state that lives as long as the app (caches, locks)."""
 

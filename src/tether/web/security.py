@@ -94,6 +94,11 @@ class Sessions:
         session.last_seen = now
         return session
 
+    def is_active(self, key: str) -> bool:
+        """Whether ``key`` is a live session, without counting this as activity."""
+        session = self._sessions.get(_digest(key))
+        return session is not None and self._clock() - session.last_seen <= self._idle_timeout_s
+
     def end(self, key: str) -> None:
         self._sessions.pop(_digest(key), None)
 
@@ -146,6 +151,10 @@ class Guard:
         self.open_prefixes = tuple(open_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and not scope["path"].startswith(self.open_prefixes):
+            await receive()  # the UI has no websockets: refuse rather than let one skip the checks
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -1,9 +1,8 @@
 """``GET /events``: server-sent events that keep every open page live.
 
-Each stream subscribes to ``Host.events`` (fed also by other tether processes through
-``App.watch_store``) and sends, as JSON: ``approval`` (a rendered card to show),
-``resolved`` (an approval to take away) and ``activity`` (a new row was logged). A stream
-starts with every pending approval, so nothing created while the page loaded is missed.
+A stream follows ``Host.events`` (other processes reach it through ``App.watch_store``) and
+sends JSON ``approval`` (a card to show), ``resolved`` and ``activity`` messages. It starts
+with every pending approval and ends when its session does or the server stops.
 """
 
 from __future__ import annotations
@@ -18,32 +17,41 @@ from starlette.responses import StreamingResponse
 from tether.core.events import ApprovalPending, HostEvent
 from tether.core.storage import StoredApproval
 from tether.web.approval_views import approval_view
-from tether.web.context import Web, web_of
+from tether.web.context import Web, session, web_of
 
 HEARTBEAT_S = 15.0
+CHECK_EVERY_S = 0.5
+"""How soon a stream notices the server stopping, so Ctrl-C does not wait for open pages."""
 RETRY_MS = 1000
 
 
 async def events(request: Request) -> StreamingResponse:
     web = web_of(request)
     return StreamingResponse(
-        stream(web),
+        stream(web, session_key=session(request).key),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-async def stream(web: Web, *, heartbeat_s: float = HEARTBEAT_S) -> AsyncGenerator[str]:
+async def stream(web: Web, *, session_key: str, heartbeat_s: float = HEARTBEAT_S) -> AsyncGenerator[str]:
+    """Runs until the page goes away, its session ends (signed out) or the server stops."""
     with web.backend.host.events.subscribe() as receive:
         yield f"retry: {RETRY_MS}\n\n"
         for pending in await web.backend.store.pending_approvals():
             yield _approval(web, pending)
+        quiet_s = 0.0
         while True:
             event: HostEvent | None = None
-            with anyio.move_on_after(heartbeat_s):
+            with anyio.move_on_after(CHECK_EVERY_S):
                 event = await receive.receive()
+            if web.is_stopping() or not web.sessions.is_active(session_key):
+                return
             if event is None:
-                yield ": still here\n\n"
+                quiet_s += CHECK_EVERY_S
+                if quiet_s >= heartbeat_s:
+                    quiet_s = 0.0
+                    yield ": still here\n\n"
             elif isinstance(event, ApprovalPending):
                 stored = StoredApproval(event.request, verdict=None, decided_by=None, decided_at=None)
                 yield _approval(web, stored)

@@ -27,7 +27,7 @@ async def login(request: Request) -> Response:
     web = web_of(request)
     token = request.query_params.get("token", "")
     current = web.sessions.get(request.cookies.get(cookie_name(request.scope)))
-    if not token and current is not None:
+    if current is not None:  # signed in already: a link (used or not) has nothing to add
         return RedirectResponse("/", status_code=303)
     created = web.sessions.redeem(token) if token else None
     if created is None:

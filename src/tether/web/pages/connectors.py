@@ -65,9 +65,10 @@ async def connectors_page(request: Request) -> Response:
     cards = [
         await card(web, c, known=known) for c in known.configs.values() if c.kind is not SourceKind.STDIO
     ]
-    notice = request.query_params.get("notice", "")
+    added = request.query_params.get("added", "")
+    notice = f"Added {added}." if added in known.configs else ""
     return await web.render(
-        request, "connectors.html", {"cards": cards, "form": ConnectorForm(), "notice": notice[:200]}
+        request, "connectors.html", {"cards": cards, "form": ConnectorForm(), "notice": notice}
     )
 
 
@@ -93,8 +94,8 @@ async def add_connector(request: Request) -> Response:
         save_client(vault, form.client_id, form.client_secret)
     with anyio.move_on_after(START_WAIT_S):
         await web.backend.start_sources([config.name])
-    notice = urlencode({"notice": f"Added {config.name}."})
-    return HTMLResponse("", headers={"HX-Redirect": f"/connectors?{notice}#connector-{config.name}"})
+    query = urlencode({"added": config.name})
+    return HTMLResponse("", headers={"HX-Redirect": f"/connectors?{query}#connector-{config.name}"})
 
 
 async def connect(request: Request) -> Response:
@@ -201,7 +202,7 @@ async def card(
         transport="Streamable HTTP" if config.kind is SourceKind.HTTP else "SSE (legacy)",
         state=label,
         tone=tone,
-        detail=status.detail if status and state is not SourceState.RUNNING else "",
+        detail=_detail(state, status.detail if status else ""),
         is_enabled=config.is_enabled,
         is_signed_in=web.backend.connector_vault(config).grant_fingerprint() is not None,
         is_transient=state in TRANSIENT,
@@ -209,6 +210,15 @@ async def card(
         notice=notice,
         notice_tone=notice_tone,
     )
+
+
+def _detail(state: SourceState, detail: str) -> str:
+    """The status detail in the UI's words (the sources phrase it for the command line)."""
+    if state is SourceState.RUNNING:
+        return ""
+    if state is SourceState.NEEDS_SIGN_IN and "more permissions" not in detail:
+        return "Press Connect to sign in."
+    return detail
 
 
 async def _sign_in(web: Web, config: SourceConfig, sign_in: WebSignIn, who: Actor) -> str:

@@ -82,7 +82,9 @@ async def extensions_page(request: Request) -> Response:
         await card(web, extension, is_open=extension.id == opened, known=known, installer=installer)
         for extension in await web.backend.store.list_extensions()
     ]
-    notice = request.query_params.get("notice", "")[:200]
+    opened_card = next((c for c in cards if c.id == opened), None)
+    is_new = request.query_params.get("installed") == "1" and opened_card is not None
+    notice = f"Installed {opened_card.title} {opened_card.version}." if is_new and opened_card else ""
     return await web.render(request, "extensions.html", {"cards": cards, "notice": notice})
 
 
@@ -121,8 +123,7 @@ async def install(request: Request) -> Response:
         return _problem(web, str(error), code=error.code)
     finally:
         uploads.discard(upload_id)
-    installed = f"Installed {report.manifest.title} {report.extension.version}."
-    query = urlencode({"open": report.extension.id, "notice": installed})
+    query = urlencode({"open": report.extension.id, "installed": "1"})
     return HTMLResponse("", headers={"HX-Redirect": f"/extensions?{query}"})
 
 

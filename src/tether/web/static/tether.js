@@ -77,6 +77,12 @@
     source.addEventListener("open", function () {
       document.body.dataset.live = "open";
     });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) {
+        document.body.dataset.live = "closed";
+        toast("Live updates stopped: reload the page (sign in again if tether was restarted).");
+      }
+    });
   }
 
   function toast(message) {
