@@ -77,6 +77,7 @@ def test_a_new_user_adds_a_server_sees_its_tools_and_calls_one_with_a_prompt(wit
     done = with_echo("call", "echo__echo", "--args", '{"text": "hello"}', "--prompt", input="o\n")
     assert "hello" in done.stdout
     assert "echo__echo" in done.stdout  # the prompt showed what asks
+    assert "[o]nce, [a]lways, [d]eny" in done.stdout
 
     rows = [json.loads(line) for line in with_echo("activity", "--json").stdout.splitlines()]
     called = [r for r in rows if r["kind"] == "tool.called"]

@@ -7,35 +7,42 @@ a stored SourceConfig into a running source. Interfaces (CLI, web, gateway) get 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, Sequence
+import sys
+import tempfile
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import anyio
 
 from tether.config import Settings, load_settings
-from tether.core.activity import ActivityEvent, SourceAdded, SourceRemoved, SourceToggled
+from tether.core.activity import ActivityEvent, SourceAdded, SourceChanged, SourceRemoved, SourceToggled
 from tether.core.approvals import Approver
 from tether.core.events import ApprovalPending
 from tether.core.host import Host
 from tether.core.mcpservers import ImportReport, parse_mcp_servers, render_mcp_servers
 from tether.core.storage import ActivityFilter, InstalledExtension, SecretStore
 from tether.core.tools import ToolSource, check_source_name
-from tether.errors import AlreadyExists, UnknownSource
+from tether.errors import AlreadyExists, TetherError, UnknownSource
+from tether.sandbox import SandboxPolicy, best_launcher
 from tether.store.db import SqlStore, open_store
 from tether.store.secrets import open_secret_store
-from tether.types import Actor, SourceConfig, SourceKind, SourceState, SourceStatus
+from tether.types import JSON, Actor, SourceConfig, SourceKind, SourceState, SourceStatus
 
 if TYPE_CHECKING:
     from tether.chat.assistant import Assistant
     from tether.chat.models import ModelRegistry
     from tether.connectors.netguard import NetworkGuard
     from tether.connectors.vault import ConnectorVault
+    from tether.extensions.installed import StartPlan
     from tether.extensions.installer import Installer, StartReport
 
 SECRET_PREFIX = "secret:"
+SANDBOX_SETTING = "extension.sandbox"
+BUILTINS_SETTING = "builtins.offered"
 
 
 @dataclass
@@ -101,7 +108,7 @@ class App:
         await self.host.add_sources(
             [
                 (
-                    self._build_source(await self.source_config(c.name), extensions.get(c.name)),
+                    await self._build_source(await self.source_config(c.name), extensions.get(c.name)),
                     c.skip_approvals,
                 )
                 for c in wanted
@@ -136,9 +143,11 @@ class App:
             for pending in await self.store.pending_approvals():
                 self.host.events.publish(ApprovalPending(pending.request))
 
-    def _build_source(self, config: SourceConfig, extension: InstalledExtension | None = None) -> ToolSource:
+    async def _build_source(
+        self, config: SourceConfig, extension: InstalledExtension | None = None
+    ) -> ToolSource:
         if extension is not None:
-            return self._build_extension(config, extension)
+            return await self._build_extension(config, extension)
         if config.kind is not SourceKind.STDIO:
             return self._build_connector(config)
         # Imported here: the MCP SDK costs half a second of start-up that most commands never need.
@@ -166,18 +175,121 @@ class App:
             on_change=self.host.sync_catalog,
         )
 
-    def _build_extension(self, stored: SourceConfig, extension: InstalledExtension) -> ToolSource:
+    async def _build_extension(self, stored: SourceConfig, extension: InstalledExtension) -> ToolSource:
         """The extension's server from its manifest and settings, or a stand-in saying why it cannot run."""
         from tether.extensions.installed import UnstartedSource, plan_start
         from tether.extensions.runtimes import find_commands
 
         values = self.extensions().values(extension)
-        plan = plan_start(extension, values, stored, home=self.settings.home, commands=find_commands())
+        commands = find_commands()
+        if is_builtin(extension):
+            # tether's own extensions use the packages tether was installed with (mcp, pypdfium2...).
+            commands["python"] = commands["python3"] = sys.executable
+        plan = plan_start(extension, values, stored, home=self.settings.home, commands=commands)
         self._extensions_built[extension.id] = extension.updated_at
         if plan.config is None:
             return UnstartedSource(extension.id, plan.status)
         self.host.set_grants(extension.id, plan.grants)
-        return self._build_source(plan.config)
+        from tether.extensions.runner import StdioSource
+
+        return StdioSource(
+            plan.config,
+            log_dir=self.settings.log_dir,
+            launcher=best_launcher(await self.sandbox_policy(extension, plan)),
+            start_timeout_s=self.settings.start_timeout_s,
+            max_start_failures=self.settings.max_start_failures,
+            on_change=self.host.sync_catalog,
+        )
+
+    async def install_builtins(self, actor: Actor) -> tuple[list[str], list[str]]:
+        """Install the built-in extensions on first run, through the same installer as any bundle.
+
+        A built-in the user removed is not installed again: each is offered once per data dir.
+        """
+        from tether.builtin import BUILTINS, builtin_dir
+        from tether.extensions.pack import pack_bundle
+
+        offered: object = await self.store.get_setting(BUILTINS_SETTING)
+        done = {str(n) for n in cast(list[object], offered)} if isinstance(offered, list) else set[str]()
+        installed: list[str] = []
+        problems: list[str] = []
+        for name in BUILTINS:
+            if name in done:
+                continue
+            with tempfile.TemporaryDirectory(prefix="tether-builtin-") as scratch:
+                bundle = Path(scratch) / f"{name}.mcpb"
+                bundle.write_bytes(pack_bundle(builtin_dir(name)))
+                try:
+                    await self.extensions().install_bundle(actor, bundle, start=False)
+                    installed.append(name)
+                except AlreadyExists:
+                    pass
+                except TetherError as error:
+                    problems.append(f"built-in '{name}' was not installed: {error}")
+            done.add(name)
+            await self.store.set_setting(BUILTINS_SETTING, sorted(done))
+        return installed, problems
+
+    async def sandbox_policy(self, extension: InstalledExtension, plan: StartPlan) -> SandboxPolicy:
+        """What the extension's process may reach: its bundle, its data dir, the paths its settings
+        name (written only where its manifest says so), and the network when allowed."""
+        from tether.extensions.installed import needs_network
+        from tether.extensions.layout import ExtensionPaths
+
+        choice = await self.sandbox_choice(extension.id)
+        allow_network = choice.get("allow_network")
+        paths = ExtensionPaths(self.settings.home, extension.id)
+        writable = {Path(p) for p in plan.writable}
+        granted = [Path(p) for p in plan.grants if Path(p) != paths.data_dir]
+        extra = choice.get("extra_paths")
+        # A uv server builds its environment in uv-env and fetches its dependencies on first start.
+        is_uv = manifest_server_type(extension.manifest) == "uv"
+        if is_uv:
+            await anyio.Path(paths.uv_env).mkdir(parents=True, exist_ok=True)
+        # Without a bundled uv.lock, uv writes one into the project: then the bundle is writable.
+        unlocked = is_uv and not await anyio.Path(extension.install_dir, "uv.lock").exists()
+        return SandboxPolicy(
+            bundle_dir=None if unlocked else Path(extension.install_dir),
+            data_dir=paths.data_dir,
+            read_only_paths=tuple(p for p in granted if p not in writable),
+            read_write_paths=(
+                *((paths.uv_env,) if is_uv else ()),
+                *((Path(extension.install_dir),) if unlocked else ()),
+                *(p for p in granted if p in writable),
+            ),
+            extra_paths=tuple(Path(str(p)) for p in cast(list[object], extra))
+            if isinstance(extra, list)
+            else (),
+            allow_network=allow_network
+            if isinstance(allow_network, bool)
+            else (is_uv or needs_network(extension.manifest)),
+        )
+
+    async def sandbox_choice(self, extension_id: str) -> dict[str, object]:
+        """The user's "allow network" and "extra paths" choices for one extension."""
+        stored: object = await self.store.get_setting(f"{SANDBOX_SETTING}/{extension_id}")
+        return dict(cast(dict[str, object], stored)) if isinstance(stored, dict) else {}
+
+    async def set_sandbox_choice(
+        self,
+        actor: Actor,
+        extension_id: str,
+        *,
+        allow_network: bool | None,
+        extra_paths: Sequence[str] | None,
+    ) -> None:
+        choice = await self.sandbox_choice(extension_id)
+        if allow_network is not None:
+            choice["allow_network"] = allow_network
+        if extra_paths is not None:
+            choice["extra_paths"] = list(extra_paths)  # absolute: the interfaces resolve them
+        await self.store.set_setting(f"{SANDBOX_SETTING}/{extension_id}", cast(dict[str, JSON], choice))
+        await self.host.record(
+            SourceChanged(source=extension_id, setting="sandbox", value=choice), actor=actor
+        )
+        if extension_id in {s.name for s in self.host.sources()}:
+            await self.host.remove_source(extension_id)
+            await self.start_sources([extension_id])
 
     # -- extensions ---------------------------------------------------------------------
 
@@ -340,3 +452,17 @@ async def open_app(
             yield App(settings, store, secrets, host)
     finally:
         await store.close()
+
+
+def is_builtin(extension: InstalledExtension) -> bool:
+    """One of tether's own extensions: named like one and carrying tether's manifest hints."""
+    from tether.builtin import BUILTINS
+
+    meta = extension.manifest.get("_meta")
+    return extension.id in BUILTINS and isinstance(meta, dict) and "tether" in meta
+
+
+def manifest_server_type(manifest: Mapping[str, object]) -> str | None:
+    server = manifest.get("server")
+    kind = cast(Mapping[str, object], server).get("type") if isinstance(server, Mapping) else None
+    return kind if isinstance(kind, str) else None

@@ -36,7 +36,7 @@ class PromptApprover:
         self._console.print(_render(request))
         while True:
             self._console.print(
-                "Allow this call? [bold][o][/]nce, [bold][a][/]lways, [bold][d][/]eny: ", end=""
+                "Allow this call? [bold]\\[o][/]nce, [bold]\\[a][/]lways, [bold]\\[d][/]eny: ", end=""
             )
             line = await anyio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
             if not line:  # stdin closed: nobody can answer here

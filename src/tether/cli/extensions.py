@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -23,6 +23,7 @@ from tether.cli.sources import ME
 from tether.errors import UsageError
 from tether.extensions.bundle import BundleLimits
 from tether.extensions.download import downloaded, is_url
+from tether.sandbox import describe_isolation
 
 app = typer.Typer(
     help="Extensions: local MCP servers installed from .mcpb bundles (and older .dxt ones).",
@@ -141,6 +142,39 @@ def info(
             print(json.dumps(details, indent=2, default=str))
         else:
             ext_views.print_details(details)
+
+    run(main)
+
+
+@app.command("sandbox")
+def sandbox(
+    extension_id: Annotated[str, typer.Argument(metavar="ID")],
+    network: Annotated[
+        bool | None, typer.Option("--network/--no-network", help="Let the extension use the network.")
+    ] = None,
+    extra_path: Annotated[
+        list[str] | None, typer.Option("--extra-path", help="Grant one more path, read-only (repeatable).")
+    ] = None,
+) -> None:
+    """Show or change what an extension's sandbox allows: network, extra paths."""
+
+    async def main() -> None:
+        async with open_app() as tether:
+            extension = await tether.store.get_extension(extension_id)
+            if network is not None or extra_path is not None:
+                await tether.set_sandbox_choice(
+                    ME, extension_id, allow_network=network, extra_paths=extra_path
+                )
+            choice = await tether.sandbox_choice(extension_id)
+            from tether.extensions.installed import needs_network
+
+            allowed = choice.get("allow_network", needs_network(extension.manifest))
+            extra: object = choice.get("extra_paths")
+            shown = ", ".join(str(p) for p in cast(list[object], extra)) if isinstance(extra, list) else ""
+            console.print(
+                f"{extension_id}: network {'allowed' if allowed else 'off'}; extra paths: {shown or 'none'}"
+            )
+            console.print(f"isolation on this machine: {describe_isolation()}")
 
     run(main)
 

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from tether.app import open_app
-from tether.cli.runtime import console, run
+from tether.cli.runtime import console, err_console, run
 from tether.cli.sources import ME
 from tether.config import load_settings
 from tether.errors import UsageError
@@ -45,6 +45,11 @@ def serve(
             bind_host = host or tether.settings.host
             bind_port = port if port is not None else tether.settings.port
             sock = _bind(bind_host, bind_port)
+            installed, problems = await tether.install_builtins(ME)
+            if installed:
+                console.print(f"installed the built-in extensions: {', '.join(installed)}")
+            for problem in problems:
+                err_console.print(f"[yellow]warning[/]: {problem}", highlight=False)
             await tether.start_sources()
             for name, status in tether.host.statuses().items():
                 console.print(f"  {name}: {status.state.value} {status.detail}".rstrip())

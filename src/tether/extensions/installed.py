@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import anyio
 import anyio.abc
@@ -53,6 +54,8 @@ class StartPlan:
     config: SourceConfig | None
     status: SourceStatus
     grants: tuple[str, ...] = ()
+    writable: tuple[str, ...] = ()
+    """The grants the extension may write to: settings its manifest marks as written."""
 
 
 def plan_start(
@@ -108,7 +111,34 @@ def plan_start(
         skip_approvals=stored.skip_approvals,
     )
     grants = (*granted_paths(manifest, resolved), str(paths.data_dir))
-    return StartPlan(config, SourceStatus(SourceState.STOPPED), grants)
+    written = writable_settings(extension.manifest)
+    writable = tuple(
+        path
+        for key, value in resolved.items()
+        if key in written
+        for path in ([str(v) for v in value] if isinstance(value, tuple) else [str(value)])
+    )
+    return StartPlan(config, SourceStatus(SourceState.STOPPED), grants, writable)
+
+
+def writable_settings(raw_manifest: Mapping[str, object]) -> frozenset[str]:
+    """``directory``/``file`` settings the extension writes to, from the manifest's ``_meta.tether``
+    block (tether's built-ins declare theirs); everything else is granted read-only."""
+    hints = _tether_meta(raw_manifest).get("writable_user_config", [])
+    return (
+        frozenset(str(key) for key in cast(list[object], hints)) if isinstance(hints, list) else frozenset()
+    )
+
+
+def needs_network(raw_manifest: Mapping[str, object]) -> bool:
+    """Whether the manifest's ``_meta.tether`` block says the server needs the network."""
+    return _tether_meta(raw_manifest).get("needs_network") is True
+
+
+def _tether_meta(raw_manifest: Mapping[str, object]) -> Mapping[str, object]:
+    meta = raw_manifest.get("_meta")
+    tether = cast(Mapping[str, object], meta).get("tether") if isinstance(meta, Mapping) else None
+    return cast(Mapping[str, object], tether) if isinstance(tether, Mapping) else {}
 
 
 def bundle_names(root: Path) -> frozenset[str]:

@@ -97,6 +97,9 @@ def build_launch(
         _add_bundled_python_paths(env, context)
     if runtime == "uv" and context.uv_project_environment and "UV_PROJECT_ENVIRONMENT" not in env:
         env["UV_PROJECT_ENVIRONMENT"] = context.uv_project_environment
+    if runtime == "uv" and "UV_FROZEN" not in env and "uv.lock" in context.bundle_members:
+        # Never write a lock file into the installed bundle (it is read-only in the sandbox).
+        env["UV_FROZEN"] = "1"
     return LaunchSpec(command=command, args=args, env=env, cwd=context.bundle_dir)
 
 

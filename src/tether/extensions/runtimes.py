@@ -8,6 +8,7 @@ dependency on PyPI). Probing runs ``<command> --version``; nothing else is start
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -32,12 +33,26 @@ def find_commands(path: str | None = None) -> dict[str, str]:
     if node:
         found["node"] = node
     python = shutil.which("python3", path=path) or shutil.which("python", path=path) or sys.executable
-    found["python"] = found["python3"] = python
+    found["python"] = found["python3"] = real_interpreter(python)
     for name in ("uv", "uvx"):
         executable = shutil.which(name, path=path) or _beside_interpreter(name)
         if executable:
             found[name] = executable
     return found
+
+
+@functools.cache
+def real_interpreter(python: str) -> str:
+    """The interpreter a ``python3`` on PATH really runs: version-manager shims (pyenv, asdf) are
+    scripts that call their manager, which a sandbox does not grant; the interpreter itself it can."""
+    try:
+        done = subprocess.run(
+            [python, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return python
+    resolved = done.stdout.strip()
+    return resolved if done.returncode == 0 and resolved and Path(resolved).is_file() else python
 
 
 def _beside_interpreter(name: str) -> str | None:

@@ -24,6 +24,8 @@ LaneWork = Callable[[sqlite3.Connection], T]
 
 CHECKPOINT_EVERY_COMMITS = 120
 """Lane commits between WAL checkpoints: some 1000 pages, SQLite's own default."""
+RESTART_AFTER_FRAMES = 8192
+"""A WAL this long (32 MiB) is made to start over even if the lane must wait for it."""
 
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 _LANE_PRAGMAS = (*SQLITE_PRAGMAS, "PRAGMA wal_autocheckpoint = 0", "PRAGMA busy_timeout = 0")
@@ -90,7 +92,7 @@ class SqliteLane:
 
     def write_now(self, work: LaneWork[T]) -> T:
         """Run ``work`` in a BEGIN IMMEDIATE transaction here and now; ``LockBusy`` if that would wait."""
-        if self.is_away or self._checkpointer.has_copied:
+        if self.is_away or self._checkpointer.needs_restart:
             raise LockBusy
         try:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -100,7 +102,7 @@ class SqliteLane:
 
     async def write(self, work: LaneWork[T]) -> T:
         """Run ``work`` in a BEGIN IMMEDIATE transaction, waiting for the lock in a thread if need be."""
-        if self._checkpointer.has_copied and not self.is_away:
+        if self._checkpointer.needs_restart and not self.is_away:
             await self._finish_checkpoint()
         try:
             return self.write_now(work)
@@ -152,9 +154,9 @@ class SqliteLane:
         return result
 
     async def _finish_checkpoint(self) -> None:
-        # The checkpointer copied the WAL while the lane kept writing, which keeps the WAL from
-        # starting over; copying what came since, with this lane held back, lets it.
-        self._checkpointer.has_copied = False
+        # Writes that go on while the checkpointer copies keep the WAL from starting over, so
+        # under steady load it grows; copying what came since, with the lane held back, lets it.
+        self._checkpointer.needs_restart = False
         with anyio.CancelScope(shield=True):
             async with self._away:
                 await anyio.to_thread.run_sync(self._checkpoint)
@@ -179,13 +181,13 @@ class SqliteLane:
 class Checkpointer:
     """A thread that copies the WAL into the database (PASSIVE: nobody waits for it) when woken.
 
-    Writers that keep going meanwhile keep the WAL from starting over, so once it has copied,
-    the lane's next write finishes the job with the lane held back (``has_copied``).
+    The WAL starts over at the first write after a copy that no write overlapped. Under steady
+    load that never happens, so past ``RESTART_AFTER_FRAMES`` it asks the lane (``needs_restart``).
     """
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._conn = connection
-        self.has_copied = False
+        self.needs_restart = False
         self._is_due = threading.Event()
         self._is_stopping = False
         self._thread = threading.Thread(target=self._run, name="tether-wal-checkpoint", daemon=True)
@@ -208,8 +210,8 @@ class Checkpointer:
                 if self._is_stopping:
                     return
                 with contextlib.suppress(sqlite3.Error):  # a failed one leaves a longer WAL for the next
-                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.has_copied = True
+                    _, frames, _ = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.needs_restart = frames >= RESTART_AFTER_FRAMES
         finally:
             self._conn.close()
 

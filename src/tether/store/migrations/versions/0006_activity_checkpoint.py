@@ -1,4 +1,7 @@
-"""Add activity_checkpoint: where the activity log starts after old rows were pruned.
+"""Add activity_checkpoint (where the log starts after a prune); drop two activity indexes.
+
+Every call appends a row, and each index is one more page written per commit: kind and
+effect have a handful of values, so their indexes cost every call and rarely help a query.
 
 Revision ID: 0006
 Revises: 0005
@@ -17,6 +20,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.drop_index("ix_activity_kind", "activity")
+    op.drop_index("ix_activity_effect", "activity")
     op.create_table(
         "activity_checkpoint",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
@@ -28,3 +33,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("activity_checkpoint")
+    op.create_index("ix_activity_effect", "activity", ["effect"])
+    op.create_index("ix_activity_kind", "activity", ["kind"])
