@@ -3,7 +3,6 @@ scripted OpenAI-compatible server on 127.0.0.1 standing in for the model."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -15,39 +14,13 @@ import pytest
 from tests.chat.openai_server import ChatServer, Reply
 from tests.connectors.servers import serve_app
 from tests.test_cli import ECHO
+from tests.test_cli import Tether as CliTether
 
 KEY = "sk-cli-secret-0123456789"
 
 
-class Tether:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.env = {
-            **os.environ,
-            "TETHER_HOME": str(home),
-            "TETHER_CONFIG": str(home / "tether.toml"),
-            "TETHER_SECRETS_BACKEND": "file",
-            "TETHER_APPROVAL_TIMEOUT_S": "30",
-            "COLUMNS": "200",
-            "NO_COLOR": "1",
-        }
-
-    def __call__(
-        self, *args: str, input: str | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "tether", *args],
-            env=self.env,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(
-                f"tether {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-            )
-        return done
+class Tether(CliTether):
+    """The CLI helper of tests/test_cli.py, plus a non-blocking run for tests that serve a model."""
 
     async def run(self, *args: str, input: str = "") -> subprocess.CompletedProcess[str]:
         """The same, without blocking the event loop (a server in this process must keep answering)."""
