@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import json
 import sys
@@ -19,6 +18,7 @@ from rich.table import Table
 from tether.app import open_app
 from tether.cli.runtime import console, run
 from tether.cli.sources import ME
+from tether.core.export import csv_lines, jsonl_line
 from tether.core.report import LAST_REPORT_SETTING, build_report, render_markdown
 from tether.core.storage import ActivityFilter
 from tether.errors import ChainBroken, Conflict, UsageError
@@ -104,25 +104,9 @@ def export(
 
 def write_rows(rows: Sequence[ActivityRecord], out: TextIO, output_format: str) -> None:
     if output_format == "jsonl":
-        for r in rows:
-            out.write(json.dumps(_row_json(r), ensure_ascii=False, default=str) + "\n")
-        return
-    writer = csv.writer(out)
-    writer.writerow(["seq", "at", "kind", "actor", "source", "tool", "data", "prev_hash", "hash"])
-    for r in rows:
-        writer.writerow(
-            [
-                r.seq,
-                r.at.isoformat(),
-                r.kind,
-                r.actor,
-                r.source or "",
-                r.tool or "",
-                json.dumps(r.data, ensure_ascii=False, default=str),
-                r.prev_hash,
-                r.hash,
-            ]
-        )
+        out.writelines(jsonl_line(r) for r in rows)
+    else:
+        out.write(csv_lines(rows, header=True))
 
 
 @contextlib.contextmanager
@@ -186,7 +170,7 @@ def prune(
 def _print(rows: list[ActivityRecord], *, as_json: bool, header: bool = True) -> None:
     if as_json:
         for r in rows:
-            print(json.dumps(_row_json(r), ensure_ascii=False, default=str))
+            print(jsonl_line(r), end="")
         return
     if not rows:
         if header:
@@ -204,20 +188,6 @@ def _print(rows: list[ActivityRecord], *, as_json: bool, header: bool = True) ->
             _summary(r),
         )
     console.print(table)
-
-
-def _row_json(r: ActivityRecord) -> dict[str, object]:
-    return {
-        "seq": r.seq,
-        "at": r.at.isoformat(),
-        "kind": r.kind,
-        "actor": r.actor,
-        "source": r.source,
-        "tool": r.tool,
-        "data": r.data,
-        "prev_hash": r.prev_hash,
-        "hash": r.hash,
-    }
 
 
 def _summary(record: ActivityRecord) -> str:

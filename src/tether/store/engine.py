@@ -7,6 +7,7 @@ the async engine (``postgres.py``). Driver errors leave ``read``/``write`` only 
 
 from __future__ import annotations
 
+import abc
 import sqlite3
 from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,7 +43,7 @@ def database_url(url: str | sa.URL) -> sa.URL:
     return parsed
 
 
-class Database:
+class Database(abc.ABC):
     """Runs transactions; ``connect`` picks SQLite (here) or PostgreSQL (``postgres.py``)."""
 
     is_sqlite = False
@@ -65,25 +66,29 @@ class Database:
             return PostgresDatabase(target, where=where)
         raise StoreError(f"cannot use the database {where}: tether stores its data in SQLite or PostgreSQL")
 
+    @abc.abstractmethod
     async def read(self, work: Work[T], *, snapshot: bool = False) -> T:
         """Run ``work`` on a connection for reading; never blocks writers.
 
         Each statement sees a consistent state on its own; ``snapshot=True`` makes all of
         them see the same one (on SQLite that costs an extra BEGIN, so ask only when needed).
         """
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a transaction that holds the write lock from its first statement."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def upsert(self, table: sa.Table, values: Mapping[str, object], *, keys: Sequence[str]) -> sa.Executable:
         """INSERT ``values``, or UPDATE the other columns of the row with the same ``keys``."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     async def close(self) -> None:
         """Close every pooled connection, even while being cancelled."""
-        raise NotImplementedError
+        ...
 
     @contextmanager
     def translated_errors(self) -> Generator[None]:

@@ -7,10 +7,8 @@ long log costs what the first does. Verifying reads the whole chain, so it runs 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from tether.core.activity import ChainReport
+from tether.core.export import csv_lines, jsonl_line
 from tether.core.storage import ActivityFilter
 from tether.core.tools import qualify
 from tether.types import ActivityRecord
@@ -48,7 +47,6 @@ KINDS = (
     "web.signed_in",
 )
 DECISIONS = ("ask", "allow", "block")
-CSV_COLUMNS = ("seq", "at", "kind", "actor", "source", "tool", "data", "prev_hash", "hash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,52 +185,14 @@ async def export(request: Request) -> Response:
 
 async def _exported(web: Web, query: ActivityFilter, output_format: str) -> AsyncGenerator[str]:
     if output_format == "csv":
-        yield ",".join(CSV_COLUMNS) + "\r\n"
+        yield csv_lines((), header=True)
     last = 0
     while True:
         batch = await web.backend.store.records(replace(query, after_seq=last, limit=EXPORT_BATCH_ROWS))
         if not batch:
             return
-        yield "".join(_jsonl(r) for r in batch) if output_format == "jsonl" else _csv(batch)
+        yield "".join(jsonl_line(r) for r in batch) if output_format == "jsonl" else csv_lines(batch)
         last = batch[-1].seq
-
-
-def record_json(record: ActivityRecord) -> dict[str, object]:
-    return {
-        "seq": record.seq,
-        "at": record.at.isoformat(),
-        "kind": record.kind,
-        "actor": record.actor,
-        "source": record.source,
-        "tool": record.tool,
-        "data": record.data,
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-    }
-
-
-def _jsonl(record: ActivityRecord) -> str:
-    return json.dumps(record_json(record), ensure_ascii=False, default=str) + "\n"
-
-
-def _csv(batch: Sequence[ActivityRecord]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for r in batch:
-        writer.writerow(
-            [
-                r.seq,
-                r.at.isoformat(),
-                r.kind,
-                r.actor,
-                r.source or "",
-                r.tool or "",
-                json.dumps(r.data, ensure_ascii=False, default=str),
-                r.prev_hash,
-                r.hash,
-            ]
-        )
-    return out.getvalue()
 
 
 def row_view(record: ActivityRecord) -> Row:
