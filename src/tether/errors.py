@@ -15,6 +15,7 @@ Control-flow signals are not errors and do not live here.
     │   ├── InvalidUserConfig    an extension's settings do not fit its user_config
     │   ├── IncompatibleExtension  the extension cannot run here: platform, runtime, client
     │   ├── DownloadFailed       a bundle URL that cannot be fetched
+    │   │   └── BundleHashMismatch   the download is not the file the directory vouched for (sha256)
     │   └── NoModelConfigured    the assistant has no model yet: `tether model add`
     ├── NotFound
     │   ├── UnknownSource
@@ -22,7 +23,8 @@ Control-flow signals are not errors and do not live here.
     │   ├── UnknownApproval
     │   ├── UnknownExtension
     │   ├── UnknownConversation  an assistant conversation id that is not stored
-    │   └── UnknownModel         a model name that `tether model add` never configured
+    │   ├── UnknownModel         a model name that `tether model add` never configured
+    │   └── UnknownDirectoryEntry  an id that neither the curated catalog nor the MCP Registry knows
     ├── AlreadyExists
     ├── Refused                  the user's rules said no
     │   ├── ToolBlocked
@@ -301,3 +303,11 @@ class ModelUnreachable(ModelError):
 
 class ToolCallLimit(Refused):
     code = "tool_call_limit"
+
+
+class BundleHashMismatch(DownloadFailed):
+    code = "bundle_hash_mismatch"
+
+
+class UnknownDirectoryEntry(NotFound):
+    code = "unknown_directory_entry"
