@@ -3,11 +3,16 @@
 Mixin of ``SqlStore``. A conversation row holds what the model remembers (its history, as
 opaque JSON text the chat package writes) and which calls wait for approval; messages and
 their tool calls are what people see, each tool call linked to its activity row by seq.
+On SQLite a save goes through the lane (one short transaction on the loop thread): the assistant
+saves once per turn and before every wait for approval, and the engine's thread hop cost more
+than the write.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
@@ -18,6 +23,7 @@ from tether.core.storage import ChatMessage, ChatToolCall, Conversation
 from tether.errors import UnknownConversation
 from tether.store import rows
 from tether.store.engine import Database
+from tether.store.lane import SqliteLane
 from tether.store.schema import metadata
 
 conversations = sa.Table(
@@ -82,6 +88,7 @@ def _unknown(conversation_id: str) -> UnknownConversation:
 
 class ConversationRepository:
     _db: Database
+    _lane: SqliteLane | None
 
     async def save_conversation(
         self, conversation: Conversation, *, history: str | None = None, messages: Sequence[ChatMessage] = ()
@@ -103,6 +110,10 @@ class ConversationRepository:
             for m in messages
             for position, call in enumerate(m.tool_calls)
         ]
+        if self._lane is not None:
+            # Committed (and so durable as any engine write) before this returns.
+            await self._lane.write(lambda conn: _lane_save(conn, values, message_values, call_values))
+            return
 
         def save(conn: sa.Connection) -> None:
             if conn.scalar(_EXISTS, {"conversation_id": conversation.id}) is None:
@@ -194,6 +205,42 @@ def _update(columns: tuple[str, ...]) -> sa.Update:
 
 
 _SUMMARY = [column for column in conversations.c if column.name != "history"]
+
+
+# The same save for the lane's stdlib connection: JSON columns are text there, as SQLAlchemy writes them.
+def _lane_upsert(table: sa.Table, keys: Sequence[str], *, fixed: Mapping[str, str] | None = None) -> str:
+    """An upsert by named parameters; ``fixed`` columns get a literal on INSERT, no change on UPDATE."""
+    fixed = fixed or {}
+    columns = [c.name for c in table.c if c.name != "n"]
+    values = [fixed.get(name, ":" + name) for name in columns]
+    changes = ", ".join(f"{name} = excluded.{name}" for name in columns if name not in (*keys, *fixed))
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(values)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {changes}"
+    )
+
+
+_LANE_SAVE_CONVERSATION = _lane_upsert(conversations, ("id",))
+_LANE_SAVE_FIELDS = _lane_upsert(conversations, ("id",), fixed={"history": "'[]'"})
+"""A save that leaves the history alone: a new row starts with none, an existing one keeps its own."""
+_LANE_SAVE_MESSAGE = _lane_upsert(chat_messages, ("id",))
+_LANE_SAVE_CALL = _lane_upsert(chat_tool_calls, ("conversation_id", "id"))
+
+
+def _lane_save(
+    conn: sqlite3.Connection,
+    values: Mapping[str, Any],
+    message_values: Sequence[Mapping[str, Any]],
+    call_values: Sequence[Mapping[str, Any]],
+) -> None:
+    row = {**values, "sources": json.dumps(values["sources"]), "pending": json.dumps(values["pending"])}
+    conn.execute(_LANE_SAVE_CONVERSATION if "history" in row else _LANE_SAVE_FIELDS, row)
+    if message_values:
+        conn.executemany(_LANE_SAVE_MESSAGE, message_values)
+    if call_values:
+        conn.executemany(
+            _LANE_SAVE_CALL, [{**call, "arguments": json.dumps(call["arguments"])} for call in call_values]
+        )
 
 
 def _conversation_from_row(row: rows.AnyRow) -> Conversation:
