@@ -26,7 +26,7 @@ from tether.core.host import Host
 from tether.core.mcpservers import ImportReport, parse_mcp_servers, render_mcp_servers
 from tether.core.storage import ActivityFilter, InstalledExtension, SecretStore
 from tether.core.tools import ToolSource, check_source_name
-from tether.errors import AlreadyExists, TetherError, UnknownSource
+from tether.errors import AlreadyExists, TetherError, UnknownSource, UsageError
 from tether.sandbox import SandboxPolicy, best_launcher
 from tether.store.db import SqlStore, open_store
 from tether.store.secrets import open_secret_store
@@ -35,14 +35,17 @@ from tether.types import JSON, Actor, SourceConfig, SourceKind, SourceState, Sou
 if TYPE_CHECKING:
     from tether.chat.assistant import Assistant
     from tether.chat.models import ModelRegistry
+    from tether.connectors.directory import Directory, DirectoryEntry
     from tether.connectors.netguard import NetworkGuard
     from tether.connectors.vault import ConnectorVault
     from tether.extensions.installed import StartPlan
-    from tether.extensions.installer import Installer, StartReport
+    from tether.extensions.installer import Installer, InstallReport, SettingTexts, StartReport
 
 SECRET_PREFIX = "secret:"
 SANDBOX_SETTING = "extension.sandbox"
 BUILTINS_SETTING = "builtins.offered"
+DIRECTORY_ORIGIN_SETTING = "directory.origin"
+"""``directory.origin/<extension id>``: the directory entry an extension was installed from."""
 
 
 @dataclass
@@ -391,6 +394,64 @@ class App:
     async def export_servers(self) -> str:
         return render_mcp_servers([await self.source_config(c.name) for c in await self.store.list_sources()])
 
+    # -- the directory ------------------------------------------------------------------
+
+    def directory(self) -> Directory:
+        return open_directory(self.settings)
+
+    async def install_from_directory(
+        self, actor: Actor, entry_id: str, *, settings: SettingTexts | None = None, start: bool = True
+    ) -> InstallReport:
+        """Download the entry's bundle, check its sha256 before opening it, install it and record
+        which entry it came from (``tether ext outdated`` compares against that entry)."""
+        entry = await self.directory().get(entry_id)
+        async with _directory_bundle(entry) as path:
+            report = await self.extensions().install_bundle(actor, path, settings=settings, start=start)
+        await self._remember_origin(report.extension.id, entry)
+        return report
+
+    async def update_from_directory(self, actor: Actor, extension_id: str) -> InstallReport:
+        """Update an extension installed from the directory to its entry's current bundle."""
+        entry_id = await self.directory_origin(extension_id)
+        if entry_id is None:
+            await self.store.get_extension(extension_id)  # UnknownExtension first, when it is that
+            raise UsageError(
+                f"'{extension_id}' was not installed from the directory: "
+                f"update it with `tether ext update {extension_id} BUNDLE`"
+            )
+        entry = await self.directory().get(entry_id)
+        async with _directory_bundle(entry) as path:
+            report = await self.extensions().update_bundle(actor, path, extension_id=extension_id)
+        await self._remember_origin(extension_id, entry)
+        return report
+
+    async def _remember_origin(self, extension_id: str, entry: DirectoryEntry) -> None:
+        origin: dict[str, JSON] = {"id": entry.id, "origin": entry.origin, "version": entry.version}
+        await self.store.set_setting(f"{DIRECTORY_ORIGIN_SETTING}/{extension_id}", origin)
+
+    async def directory_origin(self, extension_id: str) -> str | None:
+        """The id of the directory entry the extension was installed from, if it was."""
+        stored: object = await self.store.get_setting(f"{DIRECTORY_ORIGIN_SETTING}/{extension_id}")
+        found = cast(dict[str, object], stored).get("id") if isinstance(stored, dict) else None
+        return found if isinstance(found, str) else None
+
+    async def directory_updates(self) -> list[tuple[InstalledExtension, DirectoryEntry | None, str | None]]:
+        """Each extension installed from the directory with its entry now (None and why, when the
+        entry cannot be had); ``is_newer`` tells which ones have an update."""
+        from tether.errors import NotFound
+
+        directory = self.directory()
+        found: list[tuple[InstalledExtension, DirectoryEntry | None, str | None]] = []
+        for extension in await self.store.list_extensions():
+            entry_id = await self.directory_origin(extension.id)
+            if entry_id is None:
+                continue
+            try:
+                found.append((extension, await directory.get(entry_id), None))
+            except NotFound as error:
+                found.append((extension, None, error.message))
+        return found
+
     # -- secrets ------------------------------------------------------------------------
 
     def _hide_env(self, config: SourceConfig) -> SourceConfig:
@@ -452,6 +513,45 @@ async def open_app(
             yield App(settings, store, secrets, host)
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def _directory_bundle(entry: DirectoryEntry) -> AsyncGenerator[Path]:
+    """The entry's bundle, downloaded and its sha256 checked, as a file for the block."""
+    from tether.extensions.bundle import BundleLimits
+    from tether.extensions.download import downloaded
+
+    if entry.bundle_url is None or entry.bundle_sha256 is None:
+        raise UsageError(
+            f"'{entry.id}' is a remote connector, not an extension: "
+            f"add it with `tether connector add --from-directory {entry.id}`"
+        )
+    limit = BundleLimits().max_file_bytes
+    async with downloaded(entry.bundle_url, max_bytes=limit, sha256=entry.bundle_sha256) as path:
+        yield path
+
+
+def open_directory(settings: Settings) -> Directory:
+    """The directory (curated catalog + MCP Registry) as the settings configure it."""
+    from tether.connectors.directory import Directory
+
+    return Directory(
+        registry_url=settings.directory_registry_url.strip() or None,
+        cache_dir=settings.home / "cache" / "directory",
+        cache_ttl_s=settings.directory_cache_ttl_s,
+    )
+
+
+def is_newer(available: str | None, installed: str) -> bool:
+    """Whether the version ``available`` is a newer semantic version than ``installed``."""
+    from tether.extensions.semver import Version
+
+    if available is None:
+        return False
+    try:
+        return Version.parse(available) > Version.parse(installed)
+    except ValueError:
+        return False
 
 
 def is_builtin(extension: InstalledExtension) -> bool:

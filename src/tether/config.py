@@ -36,7 +36,14 @@ SETTINGS: dict[str, str] = {
     "(search tools, call a tool) instead of every tool. Default 40.",
     "chat_max_tool_calls": "Tool calls one assistant turn may make before tether stops it. Default 25.",
     "chat_model_timeout_s": "Seconds the assistant waits for one model request. Default 120.",
+    "directory_registry_url": "Base URL of the MCP Registry the directory searches besides its curated "
+    "catalog. Default https://registry.modelcontextprotocol.io; empty: curated catalog only.",
+    "directory_cache_ttl_s": "Seconds registry results are reused before the registry is asked again. "
+    "Default 3600.",
 }
+
+DEFAULT_REGISTRY_URL = "https://registry.modelcontextprotocol.io"
+"""Read when settings are loaded (the tests point it at 127.0.0.1: they never reach the internet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,8 @@ class Settings:
     chat_tool_search_threshold: int = 40
     chat_max_tool_calls: int = 25
     chat_model_timeout_s: float = 120.0
+    directory_registry_url: str = DEFAULT_REGISTRY_URL
+    directory_cache_ttl_s: float = 3600.0
 
     @property
     def database_path(self) -> Path:
@@ -71,7 +80,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     config_file = Path(
         env.get("TETHER_CONFIG") or Path(platformdirs.user_config_dir("tether")) / "tether.toml"
     ).expanduser()
-    settings = Settings(home=home, config_file=config_file)
+    settings = Settings(home=home, config_file=config_file, directory_registry_url=DEFAULT_REGISTRY_URL)
     values: dict[str, Any] = {}
     if config_file.is_file():
         try:

@@ -29,8 +29,20 @@ _STATE_STYLE = {
 
 @app.command("add")
 def add(
-    name: Annotated[str, typer.Argument(help="Name of the connector; its tools become NAME__TOOL.")],
-    url: Annotated[str, typer.Argument(help="The server's MCP URL, e.g. https://mcp.example.com/mcp")],
+    name: Annotated[
+        str | None, typer.Argument(help="Name of the connector; its tools become NAME__TOOL.")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Argument(help="The server's MCP URL, e.g. https://mcp.example.com/mcp")
+    ] = None,
+    from_directory: Annotated[
+        str | None,
+        typer.Option(
+            "--from-directory",
+            metavar="ID",
+            help="A connector from `tether directory search`: its URL and transport come from there.",
+        ),
+    ] = None,
     transport: Annotated[
         SourceKind, typer.Option(help="http (Streamable HTTP, falls back to SSE) or sse.")
     ] = SourceKind.HTTP,
@@ -47,16 +59,21 @@ def add(
     ] = None,
     timeout_s: Annotated[float, typer.Option("--timeout", help="Seconds a tool call may take.")] = 60.0,
 ) -> None:
-    """Add a remote MCP server, then sign in with `tether connector login NAME` if it asks."""
+    """Add a remote MCP server, then sign in with `tether connector login NAME` if it asks.
+
+    `tether connector add --from-directory linear` adds one from the directory by its id.
+    """
     if transport is SourceKind.STDIO:
         raise typer.BadParameter("use http or sse", param_hint="--transport")
-    if not url.startswith(("https://", "http://")):
+    if from_directory is None and (name is None or url is None):
+        raise typer.BadParameter("give NAME and URL, or --from-directory ID", param_hint="NAME URL")
+    if url is not None and not url.startswith(("https://", "http://")):
         raise typer.BadParameter("must be an http(s) URL", param_hint="URL")
     if client_secret and not client_id:
         raise typer.BadParameter("needs --client-id too", param_hint="--client-secret")
     helper = headers_helper.split() if headers_helper else []
     config = SourceConfig(
-        name=name,
+        name=name or "",
         kind=transport,
         url=url,
         command=helper[0] if helper else None,
@@ -65,14 +82,22 @@ def add(
     )
 
     async def main() -> None:
+        nonlocal config
         async with open_app() as tether:
+            entry = None
+            if from_directory is not None:
+                from tether.cli.directory import connector_from_directory
+
+                config, entry = await connector_from_directory(tether, from_directory, name, url, config)
             await tether.add_source(ME, config)
             vault = tether.connector_vault(config)
             vault.save_headers(parse_pairs(header, "--header"))
             if client_id:
                 _save_client(tether, config, client_id, client_secret, callback_port)
-            await tether.start_sources([name])
-            _print_status(tether, name, added=True)
+            await tether.start_sources([config.name])
+            _print_status(tether, config.name, added=True)
+            if entry is not None and entry.note and not header:
+                console.print(f"[yellow]note[/]: {entry.note}", highlight=False, soft_wrap=True)
 
     run(main)
 

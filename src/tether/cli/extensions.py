@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, cast
 
 import typer
+from rich.table import Table
 
 from tether.app import open_app
 from tether.cli import ext_form, ext_views
@@ -67,7 +68,17 @@ async def _bundle_file(source: str, local: Path | None) -> AsyncGenerator[Path]:
 
 @app.command("install")
 def install(
-    bundle: Annotated[str, typer.Argument(help="Path or http(s) URL of an .mcpb (or .dxt) bundle.")],
+    bundle: Annotated[
+        str | None, typer.Argument(help="Path or http(s) URL of an .mcpb (or .dxt) bundle.")
+    ] = None,
+    from_directory: Annotated[
+        str | None,
+        typer.Option(
+            "--from-directory",
+            metavar="ID",
+            help="An extension from `tether directory search`; its download's sha256 is checked.",
+        ),
+    ] = None,
     settings: Annotated[list[str], typer.Option("--set", "-s", help=_SET_HELP)] = [],  # noqa: B006
     start: Annotated[
         bool, typer.Option("--start/--no-start", help="Start it once installed (when its settings allow).")
@@ -75,8 +86,17 @@ def install(
 ) -> None:
     """Install an extension; it starts when its required settings are set. Every tool asks first."""
     texts = parse_sets(settings)
+    if (bundle is None) == (from_directory is None):
+        raise typer.BadParameter("give a BUNDLE or --from-directory ID (one of them)", param_hint="BUNDLE")
 
     async def main() -> None:
+        if from_directory is not None:
+            async with open_app() as tether:
+                console.print(f"downloading {from_directory} from the directory")
+                report = await tether.install_from_directory(ME, from_directory, settings=texts, start=start)
+            ext_views.print_installed(report)
+            return
+        assert bundle is not None
         local = _local_bundle(bundle)
         async with _bundle_file(bundle, local) as path, open_app() as tether:
             report = await tether.extensions().install_bundle(ME, path, settings=texts, start=start)
@@ -85,18 +105,72 @@ def install(
     run(main)
 
 
+@app.command("outdated")
+def outdated(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Extensions installed from the directory that have a newer version there."""
+
+    async def main() -> list[dict[str, str | None]]:
+        from tether.app import is_newer
+
+        async with open_app() as tether:
+            found = await tether.directory_updates()
+        rows: list[dict[str, str | None]] = []
+        for extension, entry, problem in found:
+            if problem is not None:
+                console.print(f"[yellow]{extension.id}[/]: {problem}", highlight=False, soft_wrap=True)
+            elif entry is not None and is_newer(entry.version, extension.version):
+                rows.append(
+                    {
+                        "id": extension.id,
+                        "installed": extension.version,
+                        "available": entry.version,
+                        "directory_id": entry.id,
+                        "bundle_url": entry.bundle_url,
+                    }
+                )
+        return rows
+
+    rows = run(main)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print("every extension installed from the directory is up to date")
+        return
+    table = Table("id", "installed", "available", "directory id")
+    for row in rows:
+        table.add_row(row["id"], row["installed"], row["available"], row["directory_id"])
+    console.print(table)
+    console.print("update one with `tether ext update ID --from-directory`", highlight=False)
+
+
 @app.command("update")
 def update(
     first: Annotated[
         str, typer.Argument(metavar="[ID] BUNDLE", help="The bundle, or the id then the bundle.")
     ],
     second: Annotated[str | None, typer.Argument(hidden=True)] = None,
+    from_directory: Annotated[
+        bool,
+        typer.Option(
+            "--from-directory", help="ID only: update to the version of the directory entry it came from."
+        ),
+    ] = False,
 ) -> None:
     """Update an extension to the bundle's version, keeping its settings; the old one is put back
     if the new one does not start."""
     extension_id, bundle = (first, second) if second is not None else (None, first)
+    if from_directory and second is not None:
+        raise typer.BadParameter("with --from-directory, give only the extension's ID", param_hint="BUNDLE")
 
     async def main() -> None:
+        if from_directory:
+            async with open_app() as tether:
+                report = await tether.update_from_directory(ME, first)
+            ext_views.print_installed(report)
+            return
         local = _local_bundle(bundle)
         async with _bundle_file(bundle, local) as path, open_app() as tether:
             report = await tether.extensions().update_bundle(ME, path, extension_id=extension_id)

@@ -6,7 +6,19 @@ from typing import Annotated
 
 import typer
 
-from tether.cli import activity, chat, connectors, demo, extensions, gateway, policy, sources, system, tools
+from tether.cli import (
+    activity,
+    chat,
+    connectors,
+    demo,
+    directory,
+    extensions,
+    gateway,
+    policy,
+    sources,
+    system,
+    tools,
+)
 from tether.cli.runtime import options
 
 app = typer.Typer(
@@ -30,6 +42,7 @@ def _root(
 app.add_typer(sources.app, name="source")
 app.add_typer(extensions.app, name="ext")
 app.add_typer(connectors.app, name="connector")
+app.add_typer(directory.app, name="directory")
 app.add_typer(demo.app, name="demo")
 app.add_typer(policy.policy_app, name="policy")
 app.add_typer(tools.tools_app, name="tools")

@@ -1,12 +1,14 @@
 """Fetch a bundle from an http(s) URL into a temporary file, bounded in size and time.
 
-The file is then opened and checked like any local bundle; a download that fails or grows
-past the bundle size limit leaves no file behind. Nothing here reads the bundle.
+The file is then opened and checked like any local bundle; a download that fails, grows past
+the bundle size limit or does not have the expected sha256 leaves no file behind. Nothing here
+reads the bundle.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import AsyncGenerator
@@ -16,7 +18,7 @@ from typing import BinaryIO
 import anyio
 import httpx2
 
-from tether.errors import DownloadFailed
+from tether.errors import BundleHashMismatch, DownloadFailed
 
 DOWNLOAD_TIMEOUT_S = 120.0
 _CHUNK_BYTES = 256 * 1024
@@ -28,22 +30,33 @@ def is_url(text: str) -> bool:
 
 @contextlib.asynccontextmanager
 async def downloaded(
-    url: str, *, max_bytes: int, timeout_s: float = DOWNLOAD_TIMEOUT_S
+    url: str, *, max_bytes: int, timeout_s: float = DOWNLOAD_TIMEOUT_S, sha256: str | None = None
 ) -> AsyncGenerator[Path]:
-    """Download ``url`` to a temporary ``.mcpb`` file that exists for the ``async with`` block."""
+    """Download ``url`` to a temporary ``.mcpb`` file that exists for the ``async with`` block.
+
+    With ``sha256`` (hex), a download with another hash raises BundleHashMismatch before anyone
+    reads it.
+    """
     fd, name = tempfile.mkstemp(prefix="tether-download-", suffix=".mcpb")
     path = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
-            await _fetch(url, out, max_bytes=max_bytes, timeout_s=timeout_s)
+            digest = await _fetch(url, out, max_bytes=max_bytes, timeout_s=timeout_s)
+        if sha256 is not None and digest != sha256.strip().lower():
+            raise BundleHashMismatch(
+                f"the file downloaded from {url} has sha256 {digest}, not the {sha256} its directory "
+                "entry names: it was changed or replaced, so tether does not open it (nothing was installed)"
+            )
         yield path
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
 
 
-async def _fetch(url: str, out: BinaryIO, *, max_bytes: int, timeout_s: float) -> None:
+async def _fetch(url: str, out: BinaryIO, *, max_bytes: int, timeout_s: float) -> str:
+    """Write the body to ``out``; return its sha256 (hex)."""
     received = 0
+    digest = hashlib.sha256()
     try:
         with anyio.fail_after(timeout_s):
             async with (
@@ -62,11 +75,13 @@ async def _fetch(url: str, out: BinaryIO, *, max_bytes: int, timeout_s: float) -
                     received += len(chunk)
                     if received > max_bytes:
                         raise DownloadFailed(_too_big(url, max_bytes))
+                    digest.update(chunk)
                     out.write(chunk)
     except TimeoutError:
         raise DownloadFailed(f"cannot download {url}: no answer within {timeout_s:g} s") from None
     except httpx2.HTTPError as error:
         raise DownloadFailed(f"cannot download {url}: {error or type(error).__name__}") from error
+    return digest.hexdigest()
 
 
 def _too_big(url: str, max_bytes: int) -> str:
