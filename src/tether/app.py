@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tether.chat.assistant import Assistant
     from tether.chat.models import ModelRegistry
     from tether.connectors.directory import Directory, DirectoryEntry
+    from tether.connectors.editing import ConnectorChange, ConnectorEdited
     from tether.connectors.netguard import NetworkGuard
     from tether.connectors.vault import ConnectorVault
     from tether.extensions.installed import StartPlan
@@ -86,6 +87,33 @@ class App:
         await self.store.update_source(dataclasses.replace(config, is_enabled=is_enabled))
         await self.host.record(SourceToggled(source=name, is_enabled=is_enabled), actor=actor)
 
+    async def edit_connector(self, actor: Actor, name: str, change: ConnectorChange) -> ConnectorEdited:
+        """Check and save ``change`` (nothing is written when a field is wrong), record it, and
+        stop the running connector so the next start uses the new settings."""
+        from tether.connectors.editing import edit_connector
+
+        config = await self.store.get_source(name)
+        edited = await edit_connector(self.store, self.connector_vault(config), config, change)
+        new = edited.config
+        shown: dict[str, JSON] = {
+            "url": new.url,
+            "transport": new.kind.value,
+            "timeout": new.call_timeout_s,
+            "headers": sorted(self.connector_vault(new).load_headers()),
+            "oauth_client": (
+                client.info.client_id
+                if (client := self.connector_vault(new).load_client()) and client.is_pre_registered
+                else None
+            ),
+        }
+        for setting in edited.changed:
+            await self.host.record(
+                SourceChanged(source=name, setting=setting, value=shown[setting]), actor=actor
+            )
+        if edited.changed and name in {s.name for s in self.host.sources()}:
+            await self.host.remove_source(name)
+        return edited
+
     async def source_config(self, name: str) -> SourceConfig:
         """The stored config with its secrets filled in, ready to launch."""
         config = await self.store.get_source(name)
@@ -128,7 +156,7 @@ class App:
             is_stale = built is not None and (
                 source.name not in extensions or extensions[source.name].updated_at != built
             )
-            if config is None or not config.is_enabled or is_stale:
+            if config is None or not config.is_enabled or is_stale or _is_edited(source, config):
                 await self.host.remove_source(source.name)
                 self._extensions_built.pop(source.name, None)
         await self.start_sources()
@@ -492,6 +520,14 @@ def describe(config: SourceConfig) -> dict[str, object]:
         "url": config.url,
         "is_enabled": config.is_enabled,
     }
+
+
+def _is_edited(source: ToolSource, stored: SourceConfig) -> bool:
+    """A running connector whose URL, transport or timeout was edited (maybe by another process)."""
+    built = getattr(source, "config", None)
+    if stored.kind is SourceKind.STDIO or not isinstance(built, SourceConfig):
+        return False
+    return (built.url, built.kind, built.call_timeout_s) != (stored.url, stored.kind, stored.call_timeout_s)
 
 
 def _env_key(source: str, key: str) -> str:

@@ -119,6 +119,60 @@ def _save_client(
     )
 
 
+@app.command("edit")
+def edit(
+    name: Annotated[str, typer.Argument(help="The connector to change (its name stays).")],
+    url: Annotated[str | None, typer.Option(help="A new MCP URL; the old sign-in is dropped.")] = None,
+    transport: Annotated[SourceKind | None, typer.Option(help="http or sse.")] = None,
+    timeout_s: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds a tool call may take.")
+    ] = None,
+    header: Annotated[
+        list[str], typer.Option("--header", "-H", help="K=V; replaces every saved header (kept secret).")
+    ] = [],  # noqa: B006
+    clear_headers: Annotated[bool, typer.Option("--clear-headers", help="Remove the saved headers.")] = False,
+    client_id: Annotated[
+        str | None, typer.Option(help="A client id registered with the service; '' registers automatically.")
+    ] = None,
+    client_secret: Annotated[str | None, typer.Option(help="Its client secret (kept secret).")] = None,
+    clear_client_secret: Annotated[
+        bool, typer.Option("--clear-client-secret", help="Remove the saved client secret.")
+    ] = False,
+) -> None:
+    """Change a connector's URL, transport, timeout, headers or OAuth client; the rest stays."""
+    from tether.connectors.editing import ConnectorChange
+
+    if transport is SourceKind.STDIO:
+        raise typer.BadParameter("use http or sse", param_hint="--transport")
+    if header and clear_headers:
+        raise typer.BadParameter("give --header or --clear-headers, not both", param_hint="--clear-headers")
+    change = ConnectorChange(
+        url=url,
+        kind=transport,
+        call_timeout_s=timeout_s,
+        headers=parse_pairs(header, "--header") if header else ({} if clear_headers else None),
+        client_id=client_id,
+        client_secret=client_secret,
+        clear_client_secret=clear_client_secret,
+    )
+
+    async def main() -> None:
+        async with open_app() as tether:
+            await _connector(tether, name)
+            edited = await tether.edit_connector(ME, name, change)
+            if not edited.changed:
+                console.print(f"{name}: nothing changed")
+                return
+            console.print(f"{name}: changed " + ", ".join(c.replace("_", " ") for c in edited.changed))
+            if edited.signed_out:
+                console.print(
+                    f"[yellow]signed out[/]: {edited.signed_out}; run `tether connector login {name}`",
+                    highlight=False,
+                )
+
+    run(main)
+
+
 @app.command("login")
 def login(name: str) -> None:
     """Sign in: opens the browser (or prints the URL) and waits for it to come back to 127.0.0.1."""

@@ -57,6 +57,8 @@ def routes() -> list[BaseRoute]:
         Route("/connectors", connectors.add_connector, methods=["POST"]),
         Route("/connectors/{name}/card", connectors.card_fragment),
         Route("/connectors/{name}/connect", connectors.connect, methods=["POST"]),
+        Route("/connectors/{name}/edit", connectors.edit_form),
+        Route("/connectors/{name}/edit", connectors.save_edit, methods=["POST"]),
         Route("/connectors/{name}/disconnect", connectors.disconnect, methods=["POST"]),
         Route("/connectors/{name}/remove", connectors.remove, methods=["POST"]),
         Route("/connectors/{name}/enabled", connectors.set_enabled, methods=["POST"]),

@@ -14,6 +14,7 @@ from tether.core.storage import ExtensionStore, SecretStore, Store
 from tether.types import Actor, SourceConfig, ToolDef
 
 if TYPE_CHECKING:
+    from tether.connectors.editing import ConnectorChange, ConnectorEdited
     from tether.connectors.netguard import NetworkGuard
     from tether.connectors.vault import ConnectorVault
     from tether.extensions.installer import Installer
@@ -46,6 +47,10 @@ class Backend(Protocol):
     async def set_enabled(self, actor: Actor, name: str, *, is_enabled: bool) -> None: ...
 
     async def start_sources(self, names: Sequence[str] | None = None) -> None: ...
+
+    async def edit_connector(self, actor: Actor, name: str, change: ConnectorChange) -> ConnectorEdited:
+        """Check and save a connector's new settings; a running one is stopped, to be started again."""
+        ...
 
     def connector_vault(self, config: SourceConfig) -> ConnectorVault: ...
 

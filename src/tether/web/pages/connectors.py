@@ -1,5 +1,5 @@
 """Settings > Connectors: add a custom connector, see each one's status, connect (OAuth in the
-browser), disconnect, enable, remove, and the tools each one offers.
+browser), edit, disconnect, enable, remove, and the tools each one offers.
 
 Connect runs ``connectors.login.sign_in_with`` with a ``WebSignIn``: the browser is sent to
 the authorization page and comes back to ``/oauth/callback``. Headers and client secrets
@@ -8,6 +8,7 @@ go to the secret store and are never rendered back, not even into a form that fa
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
@@ -16,10 +17,12 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from tether.connectors.editing import check_change
 from tether.connectors.events import ConnectorSignedIn, ConnectorSignedOut
 from tether.errors import SourceError
 from tether.types import Actor, SourceConfig, SourceKind, SourceState
 from tether.web.catalog import Known, ToolLine
+from tether.web.connector_edit import EditForm, differences, read_edit_form, stored_form
 from tether.web.connector_form import ConnectorForm, parse_connector_form, save_client
 from tether.web.context import Web, actor, read_form, web_of
 from tether.web.signin import CALLBACK_PATH, FINISH_TIMEOUT_S, WebSignIn
@@ -36,6 +39,13 @@ STATE_LABELS = {
     SourceState.NOT_CONNECTED: ("not connected", "warn"),
 }
 TRANSIENT = frozenset({SourceState.STARTING, SourceState.RESTARTING})
+CHANGE_WORDS = {
+    "url": "URL",
+    "transport": "transport",
+    "timeout": "call timeout",
+    "headers": "headers",
+    "oauth_client": "OAuth client",
+}
 
 
 @runtime_checkable
@@ -57,6 +67,7 @@ class ConnectorCard:
     tools: tuple[ToolLine, ...]
     notice: str = ""
     notice_tone: str = "ok"
+    edit: EditForm | None = None
 
 
 async def connectors_page(request: Request) -> Response:
@@ -146,6 +157,53 @@ async def oauth_callback(request: Request) -> Response:
     )
 
 
+async def edit_form(request: Request) -> Response:
+    """The card with its edit form open, prefilled from what is stored."""
+    web = web_of(request)
+    config = await _connector(web, request.path_params["name"])
+    form = stored_form(_edit_key(web), config, web.backend.connector_vault(config))
+    return web.fragment("_connector.html", {"card": await card(web, config, edit=form)})
+
+
+async def save_edit(request: Request) -> Response:
+    """Save the edit form: refused with the typed values kept when a field is wrong (422) or when
+    the connector was saved elsewhere since the form was opened (409)."""
+    web = web_of(request)
+    name = request.path_params["name"]
+    posted = await read_form(request)
+    lock = web.state.setdefault("connector_edit_locks", {}).setdefault(name, anyio.Lock())
+    async with lock:
+        config = await _connector(web, name)
+        vault = web.backend.connector_vault(config)
+        stored = stored_form(_edit_key(web), config, vault)
+        typed = read_edit_form(posted, stored)
+        if typed.version != stored.version:
+            typed.version = stored.version
+            typed.current = differences(typed, stored)
+            typed.notice = (
+                "This connector was changed elsewhere (another tab or process) after you opened the form. "
+                "Nothing of yours was saved: your edits are below, with the value saved meanwhile under "
+                "each field that differs (type secrets and headers again if you changed them). "
+                "Check them and press Save again."
+            )
+            typed.notice_tone = "bad"
+            return await _card(web, config, "", "ok", edit=typed, status_code=409)
+        typed.errors = {**check_change(config, vault, typed.change), **typed.errors}
+        if typed.errors:
+            typed.notice, typed.notice_tone = "Fix the fields marked below; nothing was saved.", "bad"
+            return await _card(web, config, "", "ok", edit=typed, status_code=422)
+        edited = await web.backend.edit_connector(actor(request), name, typed.change)
+    if edited.changed and edited.config.is_enabled:
+        with anyio.move_on_after(START_WAIT_S):
+            await web.backend.start_sources([name])
+    if not edited.changed:
+        return await _card(web, edited.config, "Nothing changed.", "ok")
+    notice = "Saved: " + ", ".join(CHANGE_WORDS.get(c, c) for c in edited.changed) + "."
+    if edited.signed_out:
+        notice += f" Signed out: {edited.signed_out}. Press Connect to sign in again."
+    return await _card(web, edited.config, notice, "warn" if edited.signed_out else "ok")
+
+
 async def disconnect(request: Request) -> Response:
     from tether.connectors.login import Revocation, sign_out
 
@@ -187,7 +245,13 @@ async def set_enabled(request: Request) -> Response:
 
 
 async def card(
-    web: Web, config: SourceConfig, notice: str = "", notice_tone: str = "ok", *, known: Known | None = None
+    web: Web,
+    config: SourceConfig,
+    notice: str = "",
+    notice_tone: str = "ok",
+    *,
+    known: Known | None = None,
+    edit: EditForm | None = None,
 ) -> ConnectorCard:
     status = web.backend.host.statuses().get(config.name)
     state = (
@@ -209,6 +273,7 @@ async def card(
         tools=tools,
         notice=notice,
         notice_tone=notice_tone,
+        edit=edit,
     )
 
 
@@ -258,5 +323,19 @@ async def _connector(web: Web, name: str) -> SourceConfig:
     return config
 
 
-async def _card(web: Web, config: SourceConfig, notice: str, tone: str) -> Response:
-    return web.fragment("_connector.html", {"card": await card(web, config, notice, tone)})
+async def _card(
+    web: Web,
+    config: SourceConfig,
+    notice: str,
+    tone: str,
+    *,
+    edit: EditForm | None = None,
+    status_code: int = 200,
+) -> Response:
+    view = await card(web, config, notice, tone, edit=edit)
+    return web.fragment("_connector.html", {"card": view}, status_code=status_code)
+
+
+def _edit_key(web: Web) -> bytes:
+    """The key of the edit forms' versions: they say whether something changed, never what."""
+    return web.state.setdefault("connector_edit_key", secrets.token_bytes(32))

@@ -1,0 +1,188 @@
+"""Editing a connector: its URL, transport, call timeout, static headers and OAuth client.
+
+Every change is checked before anything is written, so a bad edit leaves the connector as it
+was. A new URL drops the tokens (they are bound to the URL they were issued for) and any
+automatic client registration; a new client drops the tokens too. Secrets go to the vault and
+are never handed back. The name cannot change: policies and activity are keyed by it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from tether.connectors.vault import ConnectorVault, StoredClient
+from tether.core.storage import SourceStore
+from tether.errors import SourceError, UsageError
+from tether.types import SourceConfig, SourceKind
+
+MAX_TIMEOUT_S = 3600.0
+TRANSPORTS = (SourceKind.HTTP, SourceKind.SSE)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorChange:
+    """What to change; ``None`` keeps the stored value."""
+
+    url: str | None = None
+    kind: SourceKind | None = None
+    call_timeout_s: float | None = None
+    headers: Mapping[str, str] | None = field(default=None, repr=False)
+    """Replaces every static header; ``{}`` removes them."""
+    client_id: str | None = None
+    """The OAuth client id the user registered with the service; ``""`` goes back to automatic
+    registration."""
+    client_secret: str | None = field(default=None, repr=False)
+    clear_client_secret: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorEdited:
+    config: SourceConfig
+    changed: tuple[str, ...]
+    """What changed: ``url``, ``transport``, ``timeout``, ``headers``, ``oauth_client``."""
+    signed_out: str = ""
+    """Why the stored sign-in was dropped, or "" when it was kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    config: SourceConfig
+    client: StoredClient | None
+    is_client_changed: bool
+    headers: dict[str, str] | None
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with a connector URL, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "an http(s) URL, e.g. https://mcp.example.com/mcp"
+    return None
+
+
+def timeout_problem(timeout_s: float) -> str | None:
+    if not 0 < timeout_s <= MAX_TIMEOUT_S:
+        return f"seconds between 1 and {MAX_TIMEOUT_S:g}"
+    return None
+
+
+def pre_registered(vault: ConnectorVault) -> StoredClient | None:
+    """The client the user gave (not one tether registered by itself), if any."""
+    client = vault.load_client()
+    return client if client is not None and client.is_pre_registered else None
+
+
+def check_change(config: SourceConfig, vault: ConnectorVault, change: ConnectorChange) -> dict[str, str]:
+    """Every problem of ``change`` by field (``url``, ``transport``, ``timeout_s``, ``client_id``,
+    ``client_secret``); empty when it can be saved."""
+    return _plan(config, vault, change)[1]
+
+
+async def edit_connector(
+    store: SourceStore, vault: ConnectorVault, config: SourceConfig, change: ConnectorChange
+) -> ConnectorEdited:
+    """Check ``change`` and save it; UsageError (nothing written) when a field is wrong."""
+    if config.kind is SourceKind.STDIO:
+        raise SourceError(f"'{config.name}' is a local server, not a connector")
+    plan, problems = _plan(config, vault, change)
+    if problems:
+        raise UsageError("; ".join(f"{name}: {problem}" for name, problem in problems.items()))
+    changed: list[str] = []
+    new = plan.config
+    if new.url != config.url:
+        changed.append("url")
+    if new.kind is not config.kind:
+        changed.append("transport")
+    if new.call_timeout_s != config.call_timeout_s:
+        changed.append("timeout")
+    if plan.headers is not None:
+        changed.append("headers")
+    if plan.is_client_changed:
+        changed.append("oauth_client")
+    if new != config:
+        await store.update_source(new)
+    if plan.headers is not None:
+        vault.save_headers(plan.headers)
+    if plan.is_client_changed:
+        if plan.client is not None:
+            vault.save_client(plan.client)
+        else:
+            vault.forget_client()
+    signed_out = ""
+    had_grant = vault.grant_fingerprint() is not None
+    if "url" in changed:
+        if plan.client is None:
+            vault.forget_client()  # registered automatically with the old server
+        vault.forget_grant()
+        vault.save_wanted_scope(None)
+        if had_grant:
+            signed_out = f"the URL changed, so tether dropped the sign-in issued for {config.url}"
+    elif plan.is_client_changed:
+        vault.forget_grant()
+        if had_grant:
+            signed_out = "the OAuth client changed, so tether dropped the sign-in made with the old one"
+    return ConnectorEdited(new, tuple(changed), signed_out)
+
+
+def _plan(
+    config: SourceConfig, vault: ConnectorVault, change: ConnectorChange
+) -> tuple[_Plan, dict[str, str]]:
+    problems: dict[str, str] = {}
+    url = (config.url or "") if change.url is None else change.url.strip()
+    if (problem := url_problem(url)) is not None:
+        problems["url"] = problem
+    kind = config.kind if change.kind is None else change.kind
+    if kind not in TRANSPORTS:
+        problems["transport"] = "Streamable HTTP or SSE"
+    timeout_s = config.call_timeout_s if change.call_timeout_s is None else change.call_timeout_s
+    if (problem := timeout_problem(timeout_s)) is not None:
+        problems["timeout_s"] = problem
+
+    stored = pre_registered(vault)
+    old_id = stored.info.client_id if stored is not None else ""
+    old_secret = stored.info.client_secret if stored is not None else None
+    new_id = old_id if change.client_id is None else change.client_id.strip()
+    if change.client_secret:
+        new_secret: str | None = change.client_secret
+    elif change.clear_client_secret or new_id != old_id:
+        new_secret = None
+    else:
+        new_secret = old_secret
+    if change.client_secret and not new_id:
+        problems["client_secret"] = "a client secret needs the client id it belongs to"
+    elif (
+        new_id
+        and new_id != old_id
+        and old_secret
+        and not change.client_secret
+        and not change.clear_client_secret
+    ):
+        problems["client_secret"] = (
+            "the saved secret belongs to the old client id: type the new client's secret, "
+            "or tick 'remove' for a client without one"
+        )
+    client: StoredClient | None = None
+    if new_id:
+        client = _client(new_id, new_secret, stored if new_id == old_id else None)
+    is_client_changed = (new_id, new_secret) != (old_id, old_secret)
+
+    headers: dict[str, str] | None = None
+    if change.headers is not None and dict(change.headers) != vault.load_headers():
+        headers = dict(change.headers)
+    new = dataclasses.replace(config, url=url, kind=kind, call_timeout_s=timeout_s)
+    return _Plan(new, client, is_client_changed, headers), problems
+
+
+def _client(client_id: str, client_secret: str | None, previous: StoredClient | None) -> StoredClient:
+    from mcp.shared.auth import OAuthClientInformationFull
+
+    info = OAuthClientInformationFull(
+        client_id=client_id,
+        client_secret=client_secret,
+        token_endpoint_auth_method="client_secret_post" if client_secret else "none",
+    )
+    port = previous.callback_port if previous is not None else None
+    return StoredClient(info=info, is_pre_registered=True, callback_port=port)
