@@ -33,3 +33,17 @@ def pytest_runtest_makereport(
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test touches the real data dir."""
     monkeypatch.setenv("TETHER_HOME", str(tmp_path_factory.mktemp("tether-home")))
+
+
+NO_REGISTRY = "http://127.0.0.1:9/no-registry-in-tests"
+"""The discard port: refused at once. Tests that want a registry serve one on 127.0.0.1."""
+
+
+@pytest.fixture(autouse=True)
+def _no_internet_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test asks the public MCP Registry: settings loaded in tests (and tether processes they
+    start) point at a closed port of 127.0.0.1 unless the test sets a registry of its own."""
+    import tether.config
+
+    monkeypatch.setattr(tether.config, "DEFAULT_REGISTRY_URL", NO_REGISTRY)
+    monkeypatch.setenv("TETHER_DIRECTORY_REGISTRY_URL", NO_REGISTRY)
