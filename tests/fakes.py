@@ -21,6 +21,7 @@ from tether.types import (
     ActivityRecord,
     ApprovalRequest,
     Effect,
+    JSONObject,
     PromptDef,
     ResourceDef,
     SourceConfig,
@@ -254,3 +255,24 @@ class SilentApprover:
     async def decide(self, request: ApprovalRequest) -> Verdict:
         await anyio.sleep_forever()
         raise AssertionError("unreachable")
+
+
+class RecordingPeer:
+    """A ``CallPeer`` (the client waiting on a call) that answers from a script and records."""
+
+    def __init__(self, *, said: str = "hi from the model", colour: str = "teal") -> None:
+        self.said = said
+        self.colour = colour
+        self.asked: list[tuple[str, str, JSONObject]] = []
+        self.logged: list[tuple[str, str, str | None, JSON]] = []
+
+    async def create_message(self, source: str, params: JSONObject) -> JSONObject:
+        self.asked.append(("sampling", source, params))
+        return {"role": "assistant", "content": {"type": "text", "text": self.said}, "model": "scripted"}
+
+    async def elicit(self, source: str, params: JSONObject) -> JSONObject:
+        self.asked.append(("elicitation", source, params))
+        return {"action": "accept", "content": {"colour": self.colour}}
+
+    async def log(self, source: str, level: str, logger: str | None, data: JSON) -> None:
+        self.logged.append((source, level, logger, data))

@@ -16,6 +16,7 @@ import httpx2
 import uvicorn
 from starlette.types import ASGIApp
 
+from tests.servers.asking_server import Asking, http_app
 from tether.connectors.signin import Presenter
 from tether.demo.tasks_server import TasksServer, bind_loopback, build_tasks_server
 
@@ -38,6 +39,21 @@ async def serve_app(build: Callable[[str], ASGIApp]) -> AsyncGenerator[str]:
         finally:
             server.should_exit = True
     sock.close()
+
+
+@asynccontextmanager
+async def asking_over_http() -> AsyncGenerator[tuple[str, Asking]]:
+    """tests/servers/asking_server.py over Streamable HTTP; yields its MCP URL and its state."""
+    asking = Asking()
+
+    def build(base_url: str) -> ASGIApp:
+        return http_app(asking)
+
+    async with anyio.create_task_group() as tg:
+        asking.tg = tg
+        async with serve_app(build) as base_url:
+            yield base_url + "/mcp", asking
+        tg.cancel_scope.cancel()
 
 
 @asynccontextmanager

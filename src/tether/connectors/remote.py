@@ -13,18 +13,20 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from typing import TypeVar
 
 import anyio
 import anyio.abc
-from mcp import MCPError, types
+from mcp import Client, MCPError, types
 from mcp.client.session import IncomingMessage
 from mcp.types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tether.connectors.headers import resolve_headers
 from tether.connectors.oauth import ConnectorAuth, NeedsMorePermission
 from tether.connectors.transport import ConnectMode, HttpObserver, HttpSetup, Session, classify, open_session
 from tether.connectors.vault import ConnectorVault
+from tether.core.tools import call_progress
 from tether.errors import (
     AuthError,
     AuthServerUnavailable,
@@ -38,6 +40,7 @@ from tether.errors import (
 )
 from tether.types import (
     JSON,
+    JSONObject,
     PromptDef,
     ResourceDef,
     SourceConfig,
@@ -49,10 +52,13 @@ from tether.types import (
 )
 from tether.wire.catalog import ALL_LISTS, Catalog, ListKind, keep_listening, list_catalog
 from tether.wire.convert import to_tool_result
+from tether.wire.peers import SourcePeers
 
 __all__ = ["OnChange", "RemoteSource"]
 
 logger = logging.getLogger(__name__)
+
+_R = TypeVar("_R")
 
 OnChange = Callable[[str], Awaitable[None]]
 """Called with the source's name when its tools, prompts or resources changed."""
@@ -130,6 +136,7 @@ class RemoteSource:
         self._wake = anyio.Event()
         self._catalog = Catalog()
         self._has_listed = False
+        self._peers = SourcePeers(config.name)
         self._live: _Live | None = None
         self._run_scope: anyio.CancelScope | None = None
         self._is_closed = False
@@ -183,15 +190,68 @@ class RemoteSource:
 
     async def call_tool(self, name: str, arguments: Mapping[str, JSON]) -> ToolResult:
         timeout_s = self.config.call_timeout_s
+        progress = call_progress.get()
+
+        async def call(client: Client) -> types.CallToolResult:
+            return await client.call_tool(name, dict(arguments), progress_callback=progress)
+
+        peer = self._peers.begin()
         try:
             with anyio.fail_after(timeout_s):
-                return await self._call_once(name, arguments, may_retry=True)
+                result = await self._request(call, f"the call to '{name}'", may_retry=True)
         except TimeoutError:
             raise SourceTimeout(
                 f"connector '{self.name}' did not answer '{name}' within {timeout_s:g} s"
             ) from None
+        except MCPError as error:
+            return ToolResult.error(
+                f"connector '{self.name}' answered an error for '{name}': {error.message}"
+            )
+        except (ValidationError, RuntimeError) as error:
+            raise SourceError(
+                f"connector '{self.name}' sent a result for '{name}' tether cannot read: {error}"
+            ) from None
+        finally:
+            self._peers.end(peer)
+        return to_tool_result(result)
 
-    async def _call_once(self, name: str, arguments: Mapping[str, JSON], *, may_retry: bool) -> ToolResult:
+    async def get_prompt(self, name: str, arguments: Mapping[str, str]) -> JSONObject:
+        """Render prompt ``name`` (``ContentReader``); the MCP result as JSON."""
+
+        async def get(client: Client) -> types.GetPromptResult:
+            return await client.get_prompt(name, dict(arguments))
+
+        return await self._read(get, f"prompt '{name}'", "render")
+
+    async def read_resource(self, uri: str) -> JSONObject:
+        """Read resource ``uri`` (``ContentReader``); the MCP result as JSON."""
+
+        async def read(client: Client) -> types.ReadResourceResult:
+            return await client.read_resource(uri)
+
+        return await self._read(read, f"resource '{uri}'", "read")
+
+    async def _read(self, send: Callable[[Client], Awaitable[BaseModel]], what: str, verb: str) -> JSONObject:
+        timeout_s = self.config.call_timeout_s
+        try:
+            with anyio.fail_after(timeout_s):
+                result = await self._request(send, what, may_retry=True)
+        except TimeoutError:
+            raise SourceTimeout(
+                f"connector '{self.name}' did not {verb} {what} within {timeout_s:g} s"
+            ) from None
+        except MCPError as error:
+            raise SourceError(f"connector '{self.name}' could not {verb} {what}: {error.message}") from None
+        except (ValidationError, RuntimeError) as error:
+            raise SourceError(f"connector '{self.name}' sent {what} tether cannot read: {error}") from None
+        return result.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    async def _request(self, send: Callable[[Client], Awaitable[_R]], what: str, *, may_retry: bool) -> _R:
+        """``send`` on the live session; reopen a session the server dropped (HTTP 404) and retry once.
+
+        An MCP error the server answered is raised as is; a lost connection or a refused sign-in
+        is raised as the TetherError that says so.
+        """
         live = self._live
         if live is None:
             is_reconnecting = self._state in (SourceState.STARTING, SourceState.RESTARTING)
@@ -199,10 +259,10 @@ class RemoteSource:
                 await self.wait_state(
                     SourceState.RUNNING, SourceState.NEEDS_SIGN_IN, SourceState.FAILED, SourceState.STOPPED
                 )
-                return await self._call_once(name, arguments, may_retry=False)
+                return await self._request(send, what, may_retry=False)
             raise self._why_not_connected()
         try:
-            result = await live.session.client.call_tool(name, dict(arguments))
+            return await send(live.session.client)
         except MCPError as error:
             refusal = self.auth.take_error() if self.auth else None
             if refusal is not None:
@@ -213,20 +273,13 @@ class RemoteSource:
                 live.observer.session_lost = False
                 live.lose(_SessionEnded(f"connector '{self.name}': the server ended the session"))
                 await self._wait_for_new(live)
-                return await self._call_once(name, arguments, may_retry=False)
+                return await self._request(send, what, may_retry=False)
             if error.code == types.CONNECTION_CLOSED:
                 live.lose(SourceUnavailable(f"connector '{self.name}' lost its connection"))
                 raise SourceUnavailable(
-                    f"connector '{self.name}' lost its connection during the call to '{name}'; reconnecting"
+                    f"connector '{self.name}' lost its connection during {what}; reconnecting"
                 ) from None
-            return ToolResult.error(
-                f"connector '{self.name}' answered an error for '{name}': {error.message}"
-            )
-        except (ValidationError, RuntimeError) as error:
-            raise SourceError(
-                f"connector '{self.name}' sent a result for '{name}' tether cannot read: {error}"
-            ) from None
-        return to_tool_result(result)
+            raise
 
     async def _wait_for_new(self, old: _Live) -> None:
         while self._live is old or (self._live is None and self._state is not SourceState.FAILED):
@@ -330,7 +383,12 @@ class RemoteSource:
                             await holder[0].on_message(message)
 
                     session = await open_session(
-                        stack, setup, kind=self.config.kind, mode=self.mode, message_handler=on_message
+                        stack,
+                        setup,
+                        kind=self.config.kind,
+                        mode=self.mode,
+                        message_handler=on_message,
+                        peers=self._peers,
                     )
                     live = _Live(session, observer)
                     holder.append(live)

@@ -33,6 +33,7 @@ from tether.errors import (
 )
 from tether.types import SourceKind
 from tether.wire.catalog import CLIENT_INFO
+from tether.wire.peers import PASSED_LOG_LEVEL, SourcePeers
 from tether.wire.streams import WatchedReadStream
 
 ConnectMode = Literal["auto", "legacy"]
@@ -122,18 +123,22 @@ async def open_session(
     kind: SourceKind,
     mode: ConnectMode,
     message_handler: MessageHandlerFnT,
+    peers: SourcePeers | None = None,
 ) -> Session:
-    """Connect and finish the MCP handshake; the connection lives as long as ``stack``."""
+    """Connect and finish the MCP handshake; the connection lives as long as ``stack``.
+
+    ``peers`` answers the server's sampling and elicitation requests and takes its log messages.
+    """
     if kind is SourceKind.SSE:
-        return await _enter(stack, setup, "sse", "legacy", message_handler)
+        return await _enter(stack, setup, "sse", "legacy", message_handler, peers)
     try:
-        return await _enter(stack, setup, "streamable-http", mode, message_handler)
+        return await _enter(stack, setup, "streamable-http", mode, message_handler, peers)
     except Exception as error:
         if not setup.observer.answered_like_sse_server():
             raise
         first_error = error
     try:
-        return await _enter(stack, setup, "sse", "legacy", message_handler)
+        return await _enter(stack, setup, "sse", "legacy", message_handler, peers)
     except Exception:
         raise first_error from None
 
@@ -144,6 +149,7 @@ async def _enter(
     transport: Literal["streamable-http", "sse"],
     mode: ConnectMode,
     message_handler: MessageHandlerFnT,
+    peers: SourcePeers | None,
 ) -> Session:
     ended = anyio.Event()
     async with AsyncExitStack() as attempt:
@@ -155,7 +161,17 @@ async def _enter(
             http = await attempt.enter_async_context(setup.client())
             streams = _watched(streamable_http_client(setup.url, http_client=http), ended)
         client = await attempt.enter_async_context(
-            Client(streams, mode=mode, cache=None, message_handler=message_handler, client_info=CLIENT_INFO)
+            Client(
+                streams,
+                mode=mode,
+                cache=None,
+                message_handler=message_handler,
+                client_info=CLIENT_INFO,
+                sampling_callback=peers.sampling if peers else None,
+                elicitation_callback=peers.elicitation if peers else None,
+                logging_callback=peers.logging if peers else None,
+                log_level=PASSED_LOG_LEVEL if peers else None,
+            )
         )
         stack.push_async_exit(attempt.pop_all())
     return Session(client, transport, ended)

@@ -59,6 +59,27 @@ call_progress: ContextVar[ProgressFn | None] = ContextVar("tether_call_progress"
 that can report progress reads it in ``call_tool`` and passes its server's notifications on."""
 
 
+class CallPeer(Protocol):
+    """The client waiting on a call, as the source running it may reach it (the gateway's client).
+
+    A source's server may, while it handles the call, ask that client to sample its model
+    (``sampling/createMessage``), ask its user (``elicitation/create``), or log to it. ``source``
+    names the asking source so the peer can label what the user sees. Params and results are
+    MCP wire JSON. A peer that cannot pass a request on raises an error saying why.
+    """
+
+    async def create_message(self, source: str, params: JSONObject) -> JSONObject: ...
+
+    async def elicit(self, source: str, params: JSONObject) -> JSONObject: ...
+
+    async def log(self, source: str, level: str, logger: str | None, data: JSON) -> None: ...
+
+
+call_peer: ContextVar[CallPeer | None] = ContextVar("tether_call_peer", default=None)
+"""Set by whoever waits on ``Host.call_tool`` and can answer for a client (the gateway); a source
+reads it when a call starts, so its server's requests during that call reach that client only."""
+
+
 @runtime_checkable
 class ContentReader(Protocol):
     """What a source may offer besides tools: render one of its prompts, read one of its resources.

@@ -29,6 +29,7 @@ from tether.wire.catalog import (
     keep_listening,
     list_catalog,
 )
+from tether.wire.peers import PASSED_LOG_LEVEL, SourcePeers
 from tether.wire.streams import WatchedReadStream
 
 __all__ = [
@@ -50,7 +51,7 @@ ConnectMode = Literal["auto", "legacy"]
 class Connection:
     """One server process and its session, from spawn to exit."""
 
-    def __init__(self, log: StderrLog, *, start_timeout_s: float) -> None:
+    def __init__(self, log: StderrLog, *, start_timeout_s: float, peers: SourcePeers | None = None) -> None:
         self.scope = anyio.CancelScope(deadline=anyio.current_time() + start_timeout_s)
         """Covers the whole run of the process; its deadline is the start timeout until it is up."""
         self.stdout_closed = anyio.Event()
@@ -60,6 +61,7 @@ class Connection:
         self.stdout_garbage: str | None = None
         """The first thing the server wrote to stdout that is not JSON-RPC, if any."""
         self._log = log
+        self._peers = peers
         self._stale: set[ListKind] = set()
         self._stale_changed = anyio.Event()
 
@@ -72,12 +74,18 @@ class Connection:
             cwd=spec.cwd,
             encoding_error_handler="replace",  # undecodable bytes must not end the session
         )
+        peers = self._peers
         return Client(
             self._watched(params, errlog),
             mode=mode,
             cache=None,  # the runner keeps its own catalog and re-lists on list_changed
             message_handler=self.on_message,
             client_info=CLIENT_INFO,
+            # A call's client answers these through tether (see SourcePeers); nobody else does.
+            sampling_callback=peers.sampling if peers else None,
+            elicitation_callback=peers.elicitation if peers else None,
+            logging_callback=peers.logging if peers else None,
+            log_level=PASSED_LOG_LEVEL if peers else None,
         )
 
     @asynccontextmanager

@@ -44,6 +44,7 @@ from tether.types import (
     ToolResult,
 )
 from tether.wire.convert import to_tool_result
+from tether.wire.peers import SourcePeers
 
 __all__ = ["ConnectMode", "OnChange", "StdioSource"]
 
@@ -86,6 +87,7 @@ class StdioSource:
         self._state_changed = anyio.Event()
         self._catalog = Catalog()
         self._has_listed = False
+        self._peers = SourcePeers(config.name)
         self._live: Connection | None = None
         self._run_scope: anyio.CancelScope | None = None
         self._is_closed = False
@@ -168,6 +170,7 @@ class StdioSource:
             )
         timeout_s = self.config.call_timeout_s
         result: types.CallToolResult | None = None
+        peer = self._peers.begin()
         try:
             with anyio.move_on_after(timeout_s):
                 result = await live.client.call_tool(
@@ -189,6 +192,8 @@ class StdioSource:
             raise SourceError(
                 f"source '{self.name}' sent a result for '{name}' tether cannot read: {error}"
             ) from None
+        finally:
+            self._peers.end(peer)
         if result is None:
             reason = f"a call to '{name}' took longer than {timeout_s:g} s"
             self._lose(live, reason)
@@ -286,7 +291,7 @@ class StdioSource:
             f"starting `{spec.command}`",
         )
         self._log.note(f"starting `{spec.command}`")
-        live = Connection(self._log, start_timeout_s=self.start_timeout_s)
+        live = Connection(self._log, start_timeout_s=self.start_timeout_s, peers=self._peers)
         started_at = anyio.current_time()
         async with self._log.capture() as errlog:
             try:

@@ -26,13 +26,14 @@ from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 
 from tether.core.approvals import Approver
 from tether.core.host import Host
-from tether.core.tools import ContentReader, call_progress
+from tether.core.tools import ContentReader, call_peer, call_progress
 from tether.errors import TetherError
 from tether.gateway import search
 from tether.gateway.approvals import AnsweredApprover, ElicitingApprover, InputRequests, WaitingNotice
 from tether.gateway.callers import Caller
 from tether.gateway.catalog import GatewayCatalog, split_gateway_uri
 from tether.gateway.changes import ListChanges
+from tether.gateway.peer import ClientPeer
 from tether.gateway.results import error_result, refusal, wire_result
 from tether.types import JSON, Actor, Effect
 
@@ -186,6 +187,7 @@ class Gateway:
             await ctx.session.report_progress(progress, total, message)
 
         reset = call_progress.set(forward_progress)
+        reset_peer = call_peer.set(ClientPeer(ctx))  # the source may ask this client (gateway/peer.py)
         try:
             result = await self.host.call_tool(
                 caller.actor, tool.qualified_name, arguments, approvers=approvers
@@ -193,6 +195,7 @@ class Gateway:
         except TetherError as error:
             return refusal(error, source=tool.source)
         finally:
+            call_peer.reset(reset_peer)
             call_progress.reset(reset)
         return wire_result(result)
 

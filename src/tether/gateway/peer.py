@@ -1,0 +1,100 @@
+"""The gateway's client as the ``CallPeer`` of one call: what a source may ask it, and how.
+
+A source's sampling and elicitation requests go to the client only if it declared the
+capability and can be asked mid-call (a 2025-11-25 connection); otherwise the source gets an
+MCP error saying why. An elicitation is labelled with the source's name, so the user knows
+who asks. Log messages pass at the levels the client asked for, under the source's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from mcp import MCPError, types
+from mcp.server import ServerRequestContext
+from mcp.server.connection import allowed_log_levels
+from mcp.shared.exceptions import NoBackChannelError
+from mcp.shared.message import ServerMessageMetadata
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tether.types import JSON, JSONObject
+
+Context = ServerRequestContext[Any, Any]
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class _AsAnswered(BaseModel):
+    """The client's result as it came, validated only by the SDK's own result check."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ClientPeer:
+    """Built per gateway call (cheap: it only keeps the request context)."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    async def create_message(self, source: str, params: JSONObject) -> JSONObject:
+        capabilities = self._ctx.session.client_capabilities
+        if capabilities is None or capabilities.sampling is None:
+            raise MCPError(types.INVALID_REQUEST, "the client connected to tether does not support sampling")
+        request = types.CreateMessageRequest(params=_parse(types.CreateMessageRequestParams, params))
+        return await self._ask(request, "sampling")
+
+    async def elicit(self, source: str, params: JSONObject) -> JSONObject:
+        capabilities = self._ctx.session.client_capabilities
+        support = capabilities.elicitation if capabilities is not None else None
+        if support is None:
+            raise MCPError(
+                types.INVALID_REQUEST, "the client connected to tether does not support elicitation"
+            )
+        if params.get("mode") == "url" and support.url is None and support.form is not None:
+            raise MCPError(
+                types.INVALID_REQUEST, "the client connected to tether does not support URL elicitation"
+            )
+        labelled = {**params, "message": f"{source} asks: {params.get('message', '')}"}
+        request = types.ElicitRequest(
+            params=_parse(types.ElicitRequestFormParams, labelled)
+            if labelled.get("mode", "form") == "form"
+            else _parse(types.ElicitRequestURLParams, labelled)
+        )
+        return await self._ask(request, "elicitation")
+
+    async def log(self, source: str, level: str, logger: str | None, data: JSON) -> None:
+        ctx = self._ctx
+        if level not in allowed_log_levels(ctx.protocol_version, ctx.meta):
+            return
+        notification = types.LoggingMessageNotification(
+            params=types.LoggingMessageNotificationParams.model_validate(
+                {"level": level, "logger": f"{source}/{logger}" if logger else source, "data": data}
+            )
+        )
+        await ctx.session.send_notification(notification, related_request_id=ctx.request_id)
+
+    async def _ask(self, request: types.CreateMessageRequest | types.ElicitRequest, what: str) -> JSONObject:
+        ctx = self._ctx
+        if not ctx.session.can_send_request:
+            raise MCPError(
+                types.INVALID_REQUEST,
+                f"the client connected to tether (MCP {ctx.protocol_version}) cannot be asked for {what} "
+                "during a call; tether passes it on to 2025-11-25 clients only",
+            )
+        try:
+            answer = await ctx.session.send_request(
+                request, _AsAnswered, metadata=ServerMessageMetadata(related_request_id=ctx.request_id)
+            )
+        except NoBackChannelError:
+            raise MCPError(
+                types.INVALID_REQUEST, f"the client connected to tether has gone: no {what} possible"
+            ) from None
+        return answer.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _parse(model: type[_M], params: JSONObject) -> _M:
+    try:
+        return model.model_validate(params)
+    except ValidationError as error:
+        raise MCPError(types.INVALID_PARAMS, f"tether cannot pass this request on: {error}") from None

@@ -1,0 +1,128 @@
+"""A source server's requests during a call, routed to the client waiting on that call.
+
+``SourcePeers`` supplies the sampling, elicitation and logging callbacks of a source's
+``Client`` and knows which calls the source is running, each with the ``call_peer`` that was
+set when it started. A request reaches a client only while a call that client made is running;
+with no such call (the chat, the CLI, or no call at all) the server gets an MCP error saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mcp import MCPError, types
+from mcp.client.session import ClientRequestContext
+from pydantic import BaseModel, ValidationError
+
+from tether.core.tools import CallPeer, call_peer
+from tether.errors import TetherError
+from tether.types import JSONObject
+
+__all__ = ["PASSED_LOG_LEVEL", "SourcePeers"]
+
+logger = logging.getLogger(__name__)
+
+PASSED_LOG_LEVEL: types.LoggingLevel = "info"
+"""The level a 2026-07-28 source is asked to log from (it logs only when asked, per request)."""
+
+SamplingAnswer = types.CreateMessageResult | types.CreateMessageResultWithTools | types.ErrorData
+
+
+def _as_json(model: BaseModel) -> JSONObject:
+    return model.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class SourcePeers:
+    """The calls one source is running and who waits on each; one per source, kept across restarts.
+
+    On 2026-07-28 a server's requests arrive inside the call's own result (``input_required``),
+    so the call's ``call_peer`` is in context. On 2025-11-25 they arrive on their own and carry
+    nothing that names the call: they go to the one call running, and are refused while several
+    run, since tether cannot tell which client should be asked.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._running = 0
+        self._peers: list[CallPeer] = []
+
+    # -- the call path (cheap: no await) --------------------------------------------------
+
+    def begin(self) -> CallPeer | None:
+        """A call starts: note it and the peer waiting on it (if any). Pair with ``end``."""
+        self._running += 1
+        peer = call_peer.get()
+        if peer is not None:
+            self._peers.append(peer)
+        return peer
+
+    def end(self, peer: CallPeer | None) -> None:
+        self._running -= 1
+        if peer is not None:
+            self._peers.remove(peer)
+
+    # -- the session's callbacks ----------------------------------------------------------
+
+    async def sampling(
+        self, context: ClientRequestContext, params: types.CreateMessageRequestParams
+    ) -> SamplingAnswer:
+        try:
+            peer = self._peer_for("sampling")
+            answer = await peer.create_message(self.source, _as_json(params))
+            if isinstance(answer.get("content"), list):
+                return types.CreateMessageResultWithTools.model_validate(answer)
+            return types.CreateMessageResult.model_validate(answer)
+        except MCPError as error:
+            return error.error
+        except TetherError as error:
+            return types.ErrorData(code=types.INVALID_REQUEST, message=f"{error.message} [{error.code}]")
+        except ValidationError as error:
+            return types.ErrorData(
+                code=types.INTERNAL_ERROR, message=f"the client's sampling result is not valid MCP: {error}"
+            )
+
+    async def elicitation(
+        self, context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult | types.ErrorData:
+        try:
+            peer = self._peer_for("elicitation")
+            return types.ElicitResult.model_validate(await peer.elicit(self.source, _as_json(params)))
+        except MCPError as error:
+            return error.error
+        except TetherError as error:
+            return types.ErrorData(code=types.INVALID_REQUEST, message=f"{error.message} [{error.code}]")
+        except ValidationError as error:
+            return types.ErrorData(
+                code=types.INTERNAL_ERROR,
+                message=f"the client's elicitation result is not valid MCP: {error}",
+            )
+
+    async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
+        """Pass a log message to the client of the running call; without one, drop it."""
+        try:
+            peer = self._peer_for("logging")
+        except MCPError:
+            logger.debug("source '%s' logged outside a gateway call: %s", self.source, params.data)
+            return
+        data: Any = params.data
+        try:
+            await peer.log(self.source, params.level, params.logger, data)
+        except Exception as error:  # a client that went away must not end the source's session
+            logger.debug("could not pass a log message of source '%s' on: %s", self.source, error)
+
+    def _peer_for(self, what: str) -> CallPeer:
+        peer = call_peer.get()
+        if peer is not None and any(peer is running for running in self._peers):
+            return peer  # 2026-07-28: the request came inside the call's own result
+        if self._running == 1 and len(self._peers) == 1:
+            return self._peers[0]
+        if self._running == 0:
+            why = "it is not running a call that a client is waiting on"
+        elif not self._peers:
+            why = "the call it is running was not made by an MCP client connected to tether"
+        else:
+            why = (
+                "it is running several calls at once and tether cannot tell which call the request belongs to"
+            )
+        raise MCPError(types.INVALID_REQUEST, f"tether refused {what} from source '{self.source}': {why}")

@@ -1,0 +1,63 @@
+"""A local server asking the client of a call for sampling and elicitation, and logging to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.extensions.conftest import WAIT_S, running, server_config
+from tests.fakes import RecordingPeer
+from tether.core.tools import call_peer
+from tether.extensions.runner import ConnectMode, StdioSource
+
+pytestmark = pytest.mark.anyio
+
+MODES = pytest.mark.parametrize("mode", ["auto", "legacy"])
+
+
+@MODES
+async def test_a_server_asks_the_client_of_the_call_it_is_running(tmp_path: Path, mode: ConnectMode) -> None:
+    source = StdioSource(server_config("asker", "asking_server.py"), log_dir=tmp_path, mode=mode)
+    peer = RecordingPeer()
+    async with running(source):
+        token = call_peer.set(peer)
+        try:
+            with anyio.fail_after(WAIT_S):
+                result = await source.call_tool("ask", {})
+        finally:
+            call_peer.reset(token)
+    assert result.text == "sampled: hi from the model; elicited: accept {'colour': 'teal'}"
+    assert [(what, source_name) for what, source_name, _ in peer.asked] == [
+        ("sampling", "asker"),
+        ("elicitation", "asker"),
+    ]
+    assert peer.asked[1][2]["message"] == "pick a colour"
+    assert peer.logged == [("asker", "info", "asker", "asking now")]
+
+
+@MODES
+async def test_a_call_nobody_waits_on_gets_a_clear_refusal(tmp_path: Path, mode: ConnectMode) -> None:
+    source = StdioSource(server_config("asker", "asking_server.py"), log_dir=tmp_path, mode=mode)
+    async with running(source):
+        with anyio.fail_after(WAIT_S):
+            result = await source.call_tool("ask", {})
+    # 2025-11-25: the server's own answer quotes the refusal; 2026-07-28: the call fails with it.
+    assert "from source 'asker': the call it is running was not made by an MCP client" in result.text
+
+
+async def test_a_server_cannot_ask_outside_a_call(tmp_path: Path) -> None:
+    source = StdioSource(server_config("asker", "asking_server.py"), log_dir=tmp_path, mode="legacy")
+    peer = RecordingPeer()
+    async with running(source):
+        token = call_peer.set(peer)
+        try:
+            with anyio.fail_after(WAIT_S):
+                await source.call_tool("sample_later", {})
+        finally:
+            call_peer.reset(token)
+        with anyio.fail_after(WAIT_S):
+            answer = await source.call_tool("outside_answer", {})
+    assert answer.text.startswith("error: tether refused sampling from source 'asker'")
+    assert peer.asked == []

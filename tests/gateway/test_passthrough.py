@@ -1,0 +1,171 @@
+"""A source asking the gateway's client mid-call: sampling, elicitation and log messages pass
+through to the client that made the call, labelled with the source; a client that cannot
+answer gets the source a clear error. A real stdio source and a real HTTP connector."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, types
+from mcp.client.context import ClientRequestContext
+
+from tests.connectors.conftest import connector, remote, vault_for
+from tests.connectors.servers import asking_over_http
+from tests.fakes import MemoryStore
+from tests.gateway.processes import ME, SERVERS, WAIT_S, make_home
+from tether.core.host import Host
+from tether.core.tools import ToolSource
+from tether.extensions.runner import StdioSource
+from tether.gateway.callers import stdio_caller
+from tether.gateway.server import Gateway
+from tether.types import Effect, SourceConfig
+
+ASKING = (sys.executable, str(SERVERS / "asking_server.py"))
+
+
+class TheClient:
+    """A gateway client's callbacks: answers sampling and elicitation, keeps what it saw."""
+
+    def __init__(self, *, action: str = "accept") -> None:
+        self.action = action
+        self.asked: list[str] = []
+        self.logs: list[tuple[str, str | None, Any]] = []
+
+    async def sampling(
+        self, context: ClientRequestContext, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult:
+        self.asked.append("sampling")
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text="hello from the client"), model="m"
+        )
+
+    async def elicitation(
+        self, context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
+        self.asked.append(params.message)
+        if self.action != "accept":
+            return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
+        return types.ElicitResult(action="accept", content={"colour": "ochre"})
+
+    async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
+        self.logs.append((params.level, params.logger, params.data))
+
+    def client(self, server: Any, *, mode: str = "legacy", can_answer: bool = True) -> Client:
+        return Client(
+            server,
+            mode=mode,  # type: ignore[arg-type]
+            sampling_callback=self.sampling if can_answer else None,
+            elicitation_callback=self.elicitation if can_answer else None,
+            logging_callback=self.logging,
+            log_level="info",
+        )
+
+
+@asynccontextmanager
+async def gateway_over(source: ToolSource) -> AsyncGenerator[Gateway]:
+    async with Host(MemoryStore()) as host:
+        await host.add_source(source)
+        for tool in await host.tools():
+            await host.set_policy(ME, tool, Effect.ALLOW)
+        gateway = Gateway(host, caller=stdio_caller())
+        async with gateway.running():
+            yield gateway
+
+
+def stdio_source(tmp_path: Path, mode: str) -> StdioSource:
+    config = SourceConfig(name="asker", command=ASKING[0], args=ASKING[1:], call_timeout_s=WAIT_S)
+    return StdioSource(config, log_dir=tmp_path, mode=mode)  # type: ignore[arg-type]
+
+
+def text_of(result: types.CallToolResult) -> str:
+    return str(result.content[0].model_dump()["text"])
+
+
+@pytest.mark.parametrize("source_mode", ["auto", "legacy"])
+async def test_a_local_source_asks_the_client_that_made_the_call(tmp_path: Path, source_mode: str) -> None:
+    seen = TheClient()
+    async with (
+        gateway_over(stdio_source(tmp_path, source_mode)) as gateway,
+        seen.client(gateway.server) as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            result = await client.call_tool("asker__ask", {})
+    assert text_of(result) == "sampled: hello from the client; elicited: accept {'colour': 'ochre'}"
+    assert seen.asked == ["sampling", "asker asks: pick a colour"]  # labelled with the source
+    assert seen.logs == [("info", "asker/asker", "asking now")]
+
+
+async def test_a_client_without_sampling_gets_the_source_a_clear_error(tmp_path: Path) -> None:
+    seen = TheClient()
+    async with (
+        gateway_over(stdio_source(tmp_path, "legacy")) as gateway,
+        seen.client(gateway.server, can_answer=False) as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            result = await client.call_tool("asker__ask", {})
+    assert text_of(result) == (
+        "sampled: error: the client connected to tether does not support sampling; "
+        "elicited: error: the client connected to tether does not support elicitation"
+    )
+    assert seen.asked == []
+
+
+@pytest.mark.parametrize("action", ["decline", "cancel"])
+async def test_a_client_that_declines_the_elicitation_is_answered_as_declined(
+    tmp_path: Path, action: str
+) -> None:
+    seen = TheClient(action=action)
+    async with (
+        gateway_over(stdio_source(tmp_path, "legacy")) as gateway,
+        seen.client(gateway.server) as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            result = await client.call_tool("asker__ask", {})
+    assert text_of(result) == f"sampled: hello from the client; elicited: {action} {{}}"
+
+
+async def test_a_2026_client_cannot_be_asked_mid_call_and_the_source_hears_why(tmp_path: Path) -> None:
+    seen = TheClient()
+    async with (
+        gateway_over(stdio_source(tmp_path, "legacy")) as gateway,
+        seen.client(gateway.server, mode="auto") as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            result = await client.call_tool("asker__ask", {})
+    assert "cannot be asked for sampling during a call" in text_of(result)
+    assert seen.asked == []
+    assert seen.logs == [("info", "asker/asker", "asking now")]  # log messages still pass
+
+
+@pytest.mark.parametrize("source_mode", ["auto", "legacy"])
+async def test_a_connector_asks_the_client_that_made_the_call(tmp_path: Path, source_mode: str) -> None:
+    seen = TheClient()
+    async with asking_over_http() as (url, _):
+        vault = vault_for(tmp_path / "home", "asker", url)
+        source = remote(vault, config=connector("asker", url), mode=source_mode)  # type: ignore[arg-type]
+        async with (
+            gateway_over(source) as gateway,
+            seen.client(gateway.server) as client,
+        ):
+            with anyio.fail_after(WAIT_S):
+                result = await client.call_tool("asker__ask", {})
+    assert text_of(result) == "sampled: hello from the client; elicited: accept {'colour': 'ochre'}"
+    assert seen.asked == ["sampling", "asker asks: pick a colour"]
+    assert seen.logs == [("info", "asker/asker", "asking now")]
+
+
+async def test_over_tether_mcp_a_client_answers_a_local_source(tmp_path: Path) -> None:
+    home = make_home(tmp_path / "home")
+    await home.configure({"asker": ASKING}, allow=["asker__ask"])
+    seen = TheClient()
+    with anyio.fail_after(WAIT_S):
+        async with seen.client(home.mcp()) as client:
+            result = await client.call_tool("asker__ask", {})
+    assert text_of(result) == "sampled: hello from the client; elicited: accept {'colour': 'ochre'}"
+    assert seen.asked == ["sampling", "asker asks: pick a colour"]
