@@ -26,7 +26,7 @@ from tether.core.host import Host
 from tether.core.mcpservers import ImportReport, parse_mcp_servers, render_mcp_servers
 from tether.core.storage import ActivityFilter, InstalledExtension, SecretStore
 from tether.core.tools import ToolSource, check_source_name
-from tether.errors import AlreadyExists, TetherError, UnknownSource, UsageError
+from tether.errors import AlreadyExists, TetherError, UnknownExtension, UnknownSource, UsageError
 from tether.sandbox import SandboxPolicy, best_launcher
 from tether.store.db import SqlStore, open_store
 from tether.store.secrets import open_secret_store
@@ -453,15 +453,34 @@ class App:
         await self._remember_origin(extension_id, entry)
         return report
 
+    async def remember_directory_origin(self, extension_id: str, entry: DirectoryEntry) -> None:
+        """For an extension installed from ``entry`` some other way (the web UI's preview first)."""
+        await self._remember_origin(extension_id, entry)
+
     async def _remember_origin(self, extension_id: str, entry: DirectoryEntry) -> None:
-        origin: dict[str, JSON] = {"id": entry.id, "origin": entry.origin, "version": entry.version}
+        extension = await self.store.get_extension(extension_id)
+        origin: dict[str, JSON] = {
+            "id": entry.id,
+            "origin": entry.origin,
+            "version": entry.version,
+            "installed_at": extension.installed_at.isoformat(),
+        }
         await self.store.set_setting(f"{DIRECTORY_ORIGIN_SETTING}/{extension_id}", origin)
 
     async def directory_origin(self, extension_id: str) -> str | None:
-        """The id of the directory entry the extension was installed from, if it was."""
+        """The id of the directory entry the extension was installed from, if it was (one removed
+        and installed again from a file is not matched: its install time differs)."""
         stored: object = await self.store.get_setting(f"{DIRECTORY_ORIGIN_SETTING}/{extension_id}")
-        found = cast(dict[str, object], stored).get("id") if isinstance(stored, dict) else None
-        return found if isinstance(found, str) else None
+        if not isinstance(stored, dict):
+            return None
+        origin = cast(dict[str, object], stored)
+        try:
+            extension = await self.store.get_extension(extension_id)
+        except UnknownExtension:
+            return None
+        found = origin.get("id")
+        is_same_install = origin.get("installed_at") == extension.installed_at.isoformat()
+        return found if isinstance(found, str) and is_same_install else None
 
     async def directory_updates(self) -> list[tuple[InstalledExtension, DirectoryEntry | None, str | None]]:
         """Each extension installed from the directory with its entry now (None and why, when the

@@ -147,6 +147,15 @@ async def test_an_extension_installs_from_the_directory_and_updates_when_a_newer
         code, out, _ = await tether(home, registry, "ext", "outdated")
         assert "up to date" in out
 
+        # Removed, then installed again from a file: no longer the directory's.
+        await tether(home, registry, "ext", "remove", "weather")
+        bundle = tmp_path / "weather.mcpb"
+        bundle.write_bytes(registry.bundles["weather-1.0.0.mcpb"])
+        code, _, err = await tether(home, registry, "ext", "install", str(bundle), "--no-start")
+        assert code == 0, err
+        code, out, _ = await tether(home, registry, "ext", "outdated", "--json")
+        assert loads(out) == []
+
 
 async def test_a_bundle_whose_hash_is_not_the_listed_one_is_not_installed(tmp_path: Path) -> None:
     home = tmp_path / "home"
