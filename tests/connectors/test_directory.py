@@ -296,3 +296,22 @@ async def test_get_finds_curated_and_registry_entries_and_falls_back_on_the_cach
         with pytest.raises(UnknownDirectoryEntry) as unknown:
             await directory(url, tmp_path).get("io.github.acme/missing")
     assert "cache" in unknown.value.message
+
+
+def test_tests_never_ask_the_public_registry() -> None:
+    from tests.conftest import NO_REGISTRY
+    from tether.app import open_directory
+    from tether.config import load_settings
+
+    assert load_settings({"TETHER_HOME": "/nonexistent"}).directory_registry_url == NO_REGISTRY
+    assert load_settings().directory_registry_url == NO_REGISTRY  # what tether processes see
+    assert open_directory(load_settings()).registry_url == NO_REGISTRY
+
+
+def test_an_empty_registry_url_turns_the_registry_off(tmp_path: Path) -> None:
+    from tether.app import open_directory
+    from tether.config import load_settings
+
+    (tmp_path / "tether.toml").write_text('directory_registry_url = ""\n')
+    settings = load_settings({"TETHER_HOME": str(tmp_path), "TETHER_CONFIG": str(tmp_path / "tether.toml")})
+    assert open_directory(settings).registry_url is None
