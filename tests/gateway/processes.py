@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from tether.app import App, open_app
 from tether.config import load_settings
+from tether.demo.tasks_server import bind_loopback
 from tether.gateway.http import GatewayHttp
 from tether.gateway.server import Gateway
 from tether.types import Actor, Effect, SourceConfig
@@ -93,9 +94,7 @@ class Served:
 @asynccontextmanager
 async def listening(app: ASGIApp) -> AsyncGenerator[str]:
     """``app`` on uvicorn at 127.0.0.1 on a free port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
+    sock = bind_loopback()
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     try:
         async with anyio.create_task_group() as tg:
