@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -22,10 +23,31 @@ from tether.errors import BundleHashMismatch, DownloadFailed
 
 DOWNLOAD_TIMEOUT_S = 120.0
 _CHUNK_BYTES = 256 * 1024
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def is_url(text: str) -> bool:
     return text.startswith(("https://", "http://"))
+
+
+def url_problem(url: str) -> str | None:
+    """Why tether will not download a bundle from ``url``, or None: https anywhere, plain http only
+    from this computer (where nobody on the way can swap the file)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return f"'{url}' is not a URL: give the https:// address of an .mcpb file"
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and host in _LOOPBACK_HOSTS:
+        return None
+    if parts.scheme == "http" and host:
+        return (
+            f"{url} is plain http: tether downloads bundles over https only "
+            "(anyone on the way could swap the file)"
+        )
+    return f"'{url}' is not an https URL: give the https:// address of an .mcpb file"
 
 
 @contextlib.asynccontextmanager
@@ -57,10 +79,18 @@ async def _fetch(url: str, out: BinaryIO, *, max_bytes: int, timeout_s: float) -
     """Write the body to ``out``; return its sha256 (hex)."""
     received = 0
     digest = hashlib.sha256()
+
+    async def check_hop(request: httpx2.Request) -> None:
+        """Every request, redirects included, obeys the https rule."""
+        if (problem := url_problem(str(request.url))) is not None:
+            raise DownloadFailed(f"cannot download {url}: {problem}")
+
     try:
         with anyio.fail_after(timeout_s):
             async with (
-                httpx2.AsyncClient(follow_redirects=True, timeout=30.0) as client,
+                httpx2.AsyncClient(
+                    follow_redirects=True, timeout=30.0, event_hooks={"request": [check_hop]}
+                ) as client,
                 client.stream("GET", url) as response,
             ):
                 if response.status_code != 200:

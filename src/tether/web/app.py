@@ -25,7 +25,7 @@ from tether.web import sse
 from tether.web.backend import Backend
 from tether.web.context import Web
 from tether.web.errors import error_response
-from tether.web.pages import activity, approvals, auth, connectors, extensions, report, tools
+from tether.web.pages import activity, approvals, auth, connectors, directory, extensions, report, tools
 from tether.web.security import LOCAL_HOSTS, Guard, Sessions
 from tether.web.signin import CALLBACK_PATH
 from tether.web.templating import NAV, NavItem, Pages
@@ -45,6 +45,7 @@ def routes() -> list[BaseRoute]:
         # Settings > Extensions
         Route("/extensions", extensions.extensions_page),
         Route("/extensions/preview", extensions.preview, methods=["POST"]),
+        Route("/extensions/preview-url", extensions.preview_url, methods=["POST"]),
         Route("/extensions/install", extensions.install, methods=["POST"]),
         Route("/extensions/cancel", extensions.cancel, methods=["POST"]),
         Route("/extensions/{id}/settings", extensions.save_settings, methods=["POST"]),
@@ -55,6 +56,10 @@ def routes() -> list[BaseRoute]:
         # Settings > Connectors
         Route("/connectors", connectors.connectors_page),
         Route("/connectors", connectors.add_connector, methods=["POST"]),
+        Route("/directory", directory.results),
+        Route("/directory/setup", directory.setup_form),
+        Route("/directory/connect", directory.connect, methods=["POST"]),
+        Route("/directory/install", directory.install, methods=["POST"]),
         Route("/connectors/{name}/card", connectors.card_fragment),
         Route("/connectors/{name}/connect", connectors.connect, methods=["POST"]),
         Route("/connectors/{name}/edit", connectors.edit_form),

@@ -14,6 +14,7 @@ from tether.core.storage import ExtensionStore, SecretStore, Store
 from tether.types import Actor, SourceConfig, ToolDef
 
 if TYPE_CHECKING:
+    from tether.connectors.directory import Directory, DirectoryEntry
     from tether.connectors.editing import ConnectorChange, ConnectorEdited
     from tether.connectors.netguard import NetworkGuard
     from tether.connectors.vault import ConnectorVault
@@ -55,6 +56,14 @@ class Backend(Protocol):
     def connector_vault(self, config: SourceConfig) -> ConnectorVault: ...
 
     def network_guard(self, config: SourceConfig) -> NetworkGuard: ...
+
+    def directory(self) -> Directory:
+        """The catalog of installable extensions and connectors (curated + MCP Registry)."""
+        ...
+
+    async def remember_directory_origin(self, extension_id: str, entry: DirectoryEntry) -> None:
+        """Record that the extension was installed from ``entry`` (for updates from the directory)."""
+        ...
 
     def extensions(self) -> Installer:
         """Install, update, configure and remove extensions (they start in this host)."""

@@ -27,6 +27,9 @@ class ConnectorForm:
     transport: str = "http"
     client_id: str = ""
     timeout_s: str = "60"
+    notice: str = ""
+    """Why the form is shown filled in (a directory entry that needs the user's URL or headers)."""
+    is_advanced_open: bool = False
     errors: dict[str, str] = field(default_factory=dict[str, str])
     config: SourceConfig | None = None
     headers: dict[str, str] = field(default_factory=dict[str, str], repr=False)

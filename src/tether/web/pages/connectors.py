@@ -25,7 +25,7 @@ from tether.web.catalog import Known, ToolLine
 from tether.web.connector_edit import EditForm, differences, read_edit_form, stored_form
 from tether.web.connector_form import ConnectorForm, parse_connector_form, save_client
 from tether.web.context import Web, actor, read_form, web_of
-from tether.web.signin import CALLBACK_PATH, FINISH_TIMEOUT_S, WebSignIn
+from tether.web.signin import CALLBACK_PATH, FINISH_TIMEOUT_S, Flight, WebSignIn
 
 START_WAIT_S = 10.0
 STATE_LABELS = {
@@ -78,9 +78,13 @@ async def connectors_page(request: Request) -> Response:
     ]
     added = request.query_params.get("added", "")
     notice = f"Added {added}." if added in known.configs else ""
-    return await web.render(
-        request, "connectors.html", {"cards": cards, "form": ConnectorForm(), "notice": notice}
-    )
+    context = {
+        "cards": cards,
+        "form": ConnectorForm(),
+        "notice": notice,
+        "categories": web.backend.directory().categories(),
+    }
+    return await web.render(request, "connectors.html", context)
 
 
 async def card_fragment(request: Request) -> Response:
@@ -112,10 +116,7 @@ async def add_connector(request: Request) -> Response:
 async def connect(request: Request) -> Response:
     web = web_of(request)
     config = await _connector(web, request.path_params["name"])
-    who = actor(request)
-    host = request.headers.get("host", "127.0.0.1")
-    sign_in = WebSignIn(config.name, f"{request.url.scheme}://{host}{CALLBACK_PATH}")
-    flight = await web.signins.start(sign_in, lambda s: _sign_in(web, config, s, who))
+    sign_in, flight = await start_sign_in(request, web, config)
     if sign_in.authorization_url and not flight.done.is_set():
         return HTMLResponse("", headers={"HX-Redirect": sign_in.authorization_url})
     if not flight.done.is_set():
@@ -123,6 +124,16 @@ async def connect(request: Request) -> Response:
     if flight.error is not None:
         return await _card(web, config, str(flight.error), "bad")
     return await _card(web, config, flight.message, "ok")
+
+
+async def start_sign_in(request: Request, web: Web, config: SourceConfig) -> tuple[WebSignIn, Flight]:
+    """Start the OAuth flow back to this page's /oauth/callback; return once the browser has
+    somewhere to go (``authorization_url``) or the flow ended."""
+    who = actor(request)
+    host = request.headers.get("host", "127.0.0.1")
+    sign_in = WebSignIn(config.name, f"{request.url.scheme}://{host}{CALLBACK_PATH}")
+    flight = await web.signins.start(sign_in, lambda s: _sign_in(web, config, s, who))
+    return sign_in, flight
 
 
 async def oauth_callback(request: Request) -> Response:

@@ -17,12 +17,14 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from tether.connectors.directory import DirectoryEntry
 from tether.core.storage import InstalledExtension
 from tether.errors import InvalidUserConfig, TetherError
-from tether.extensions.bundle import BundleLimits
+from tether.extensions.bundle import Bundle, BundleLimits
 from tether.extensions.installed import manifest_of
 from tether.extensions.installer import Installer, InstallReport
 from tether.extensions.settings import missing_required
+from tether.extensions.signature import SignatureResult
 from tether.types import SourceState
 from tether.web.catalog import Known, ToolLine
 from tether.web.context import Web, actor, read_form, text, web_of
@@ -39,6 +41,7 @@ from tether.web.extension_views import PNG_MAGIC, preview_of, signature_words
 from tether.web.pages.connectors import START_WAIT_S
 
 BUNDLE_FIELD = "bundle"
+URL_FIELD = "url"
 ICON_PX = 64
 STATES = {
     SourceState.RUNNING: ("running", "ok"),
@@ -105,6 +108,38 @@ async def preview(request: Request) -> Response:
             return _problem(web, str(error), code=error.code)
     finally:
         await form.close()
+    return await _preview(web, upload_id, bundle, signature)
+
+
+async def preview_url(request: Request) -> Response:
+    """Download the bundle at the URL typed next to the upload, then show the same preview."""
+    web = web_of(request)
+    url = text(await read_form(request), URL_FIELD)
+    if not url:
+        return _problem(web, "Type the https:// address of an .mcpb file.", code="download_failed")
+    return await preview_download(web, url)
+
+
+async def preview_download(web: Web, url: str, *, entry: DirectoryEntry | None = None) -> Response:
+    """The preview of the bundle at ``url``, or why there is none. From a directory ``entry``, the
+    download must have the entry's sha256, and the installed extension remembers the entry."""
+    upload_id = ""
+    sha256 = entry.bundle_sha256 if entry is not None else None
+    try:
+        upload_id, path = await web.uploads.download(
+            url, max_bytes=BundleLimits().max_file_bytes, sha256=sha256
+        )
+        bundle, signature = await web.backend.extensions().open_checked(path)
+    except TetherError as error:
+        if upload_id:
+            web.uploads.discard(upload_id)
+        return _problem(web, str(error), code=error.code)
+    if entry is not None:
+        _directory_uploads(web)[upload_id] = entry
+    return await _preview(web, upload_id, bundle, signature)
+
+
+async def _preview(web: Web, upload_id: str, bundle: Bundle, signature: SignatureResult) -> Response:
     installed = {e.id for e in await web.backend.store.list_extensions()}
     view = preview_of(upload_id, bundle, signature, is_installed=bundle.manifest.slug in installed)
     return web.fragment("_ext_preview.html", {"preview": view})
@@ -117,19 +152,24 @@ async def install(request: Request) -> Response:
     path = uploads.path(upload_id)
     if path is None:
         return _problem(web, "This upload is gone (installed or cancelled already): choose the file again.")
+    entry = _directory_uploads(web).pop(upload_id, None)
     try:
         report = await web.backend.extensions().install_bundle(actor(request), path, start=True)
     except TetherError as error:
         return _problem(web, str(error), code=error.code)
     finally:
         uploads.discard(upload_id)
+    if entry is not None:
+        await web.backend.remember_directory_origin(report.extension.id, entry)
     query = urlencode({"open": report.extension.id, "installed": "1"})
     return HTMLResponse("", headers={"HX-Redirect": f"/extensions?{query}"})
 
 
 async def cancel(request: Request) -> Response:
     web = web_of(request)
-    web.uploads.discard(text(await read_form(request), "upload_id"))
+    upload_id = text(await read_form(request), "upload_id")
+    web.uploads.discard(upload_id)
+    _directory_uploads(web).pop(upload_id, None)
     return HTMLResponse("")
 
 
@@ -324,6 +364,11 @@ async def _card(
 
 def _problem(web: Web, message: str, *, code: str = "invalid_bundle") -> Response:
     return web.fragment("_ext_problem.html", {"message": message, "code": code}, status_code=422)
+
+
+def _directory_uploads(web: Web) -> dict[str, DirectoryEntry]:
+    """Downloads from the directory waiting for Install: upload id -> the entry they came from."""
+    return web.state.setdefault("directory_uploads", {})
 
 
 def _read_icon(extension: InstalledExtension) -> bytes | None:
