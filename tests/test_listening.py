@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 
 import anyio
 import pytest
@@ -34,9 +35,8 @@ class Accepted(asyncio.Protocol):
 
 
 @pytest.mark.parametrize("listen", [bind_loopback, lambda: _bind("127.0.0.1", 0)], ids=["demo", "serve"])
-async def test_accepted_connections_have_nagle_off(listen: object) -> None:
-    assert callable(listen)
-    listener: socket.socket = listen()
+async def test_accepted_connections_have_nagle_off(listen: Callable[[], socket.socket]) -> None:
+    listener = listen()
     nodelay: list[bool] = []
     seen = anyio.Event()
     server = await asyncio.get_running_loop().create_server(lambda: Accepted(nodelay, seen), sock=listener)
