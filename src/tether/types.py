@@ -89,6 +89,16 @@ class ResourceDef:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceTemplateDef:
+    """A family of resources a source can read, named by an RFC 6570 URI template."""
+
+    uri_template: str
+    name: str
+    description: str = ""
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ToolResult:
     """The outcome of a tool call: MCP content blocks, optional structured content, error flag."""
 

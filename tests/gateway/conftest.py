@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
 import pytest
 
 from tests.fakes import FakeSource, MemoryStore, text_result
 from tether.core.host import Host
-from tether.core.tools import call_progress
+from tether.core.tools import ToolSource, call_progress
 from tether.errors import SourceUnavailable
+from tether.extensions.runner import StdioSource
 from tether.gateway.callers import Caller, stdio_caller
 from tether.gateway.server import Gateway
-from tether.types import JSON, ActivityRecord, JSONObject, PromptDef, ResourceDef, ToolDef, ToolResult
+from tether.types import (
+    JSON,
+    ActivityRecord,
+    Actor,
+    Effect,
+    JSONObject,
+    PromptDef,
+    ResourceDef,
+    SourceConfig,
+    ToolDef,
+    ToolResult,
+)
 
 WAIT_S = 20.0
 
@@ -120,3 +134,24 @@ async def next_record(events: anyio.abc.ObjectReceiveStream[object], kind: str) 
             if isinstance(event, ActivityRecord) and event.kind == kind:
                 return event
     raise AssertionError("the event stream ended")
+
+
+ASKING = (sys.executable, str(Path(__file__).resolve().parents[1] / "servers" / "asking_server.py"))
+
+
+def asking_source(tmp_path: Path, mode: str = "auto") -> StdioSource:
+    """tests/servers/asking_server.py as a local source named 'asker'."""
+    config = SourceConfig(name="asker", command=ASKING[0], args=ASKING[1:], call_timeout_s=WAIT_S)
+    return StdioSource(config, log_dir=tmp_path, mode=mode)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def gateway_over(source: ToolSource) -> AsyncGenerator[Gateway]:
+    """The in-process gateway over one real source, its tools allowed."""
+    async with Host(MemoryStore()) as host:
+        await host.add_source(source)
+        for tool in await host.tools():
+            await host.set_policy(Actor("cli", "test"), tool, Effect.ALLOW)
+        gateway = Gateway(host, caller=stdio_caller())
+        async with gateway.running():
+            yield gateway

@@ -4,9 +4,6 @@ answer gets the source a clear error. A real stdio source and a real HTTP connec
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +14,8 @@ from mcp.client.context import ClientRequestContext
 
 from tests.connectors.conftest import connector, remote, vault_for
 from tests.connectors.servers import asking_over_http
-from tests.fakes import MemoryStore
-from tests.gateway.processes import ME, SERVERS, WAIT_S, make_home
-from tether.core.host import Host
-from tether.core.tools import ToolSource
-from tether.extensions.runner import StdioSource
-from tether.gateway.callers import stdio_caller
-from tether.gateway.server import Gateway
-from tether.types import Effect, SourceConfig
-
-ASKING = (sys.executable, str(SERVERS / "asking_server.py"))
+from tests.gateway.conftest import ASKING, asking_source, gateway_over
+from tests.gateway.processes import WAIT_S, make_home
 
 
 class TheClient:
@@ -67,22 +56,6 @@ class TheClient:
         )
 
 
-@asynccontextmanager
-async def gateway_over(source: ToolSource) -> AsyncGenerator[Gateway]:
-    async with Host(MemoryStore()) as host:
-        await host.add_source(source)
-        for tool in await host.tools():
-            await host.set_policy(ME, tool, Effect.ALLOW)
-        gateway = Gateway(host, caller=stdio_caller())
-        async with gateway.running():
-            yield gateway
-
-
-def stdio_source(tmp_path: Path, mode: str) -> StdioSource:
-    config = SourceConfig(name="asker", command=ASKING[0], args=ASKING[1:], call_timeout_s=WAIT_S)
-    return StdioSource(config, log_dir=tmp_path, mode=mode)  # type: ignore[arg-type]
-
-
 def text_of(result: types.CallToolResult) -> str:
     return str(result.content[0].model_dump()["text"])
 
@@ -91,7 +64,7 @@ def text_of(result: types.CallToolResult) -> str:
 async def test_a_local_source_asks_the_client_that_made_the_call(tmp_path: Path, source_mode: str) -> None:
     seen = TheClient()
     async with (
-        gateway_over(stdio_source(tmp_path, source_mode)) as gateway,
+        gateway_over(asking_source(tmp_path, source_mode)) as gateway,
         seen.client(gateway.server) as client,
     ):
         with anyio.fail_after(WAIT_S):
@@ -104,7 +77,7 @@ async def test_a_local_source_asks_the_client_that_made_the_call(tmp_path: Path,
 async def test_a_client_without_sampling_gets_the_source_a_clear_error(tmp_path: Path) -> None:
     seen = TheClient()
     async with (
-        gateway_over(stdio_source(tmp_path, "legacy")) as gateway,
+        gateway_over(asking_source(tmp_path, "legacy")) as gateway,
         seen.client(gateway.server, can_answer=False) as client,
     ):
         with anyio.fail_after(WAIT_S):
@@ -122,7 +95,7 @@ async def test_a_client_that_declines_the_elicitation_is_answered_as_declined(
 ) -> None:
     seen = TheClient(action=action)
     async with (
-        gateway_over(stdio_source(tmp_path, "legacy")) as gateway,
+        gateway_over(asking_source(tmp_path, "legacy")) as gateway,
         seen.client(gateway.server) as client,
     ):
         with anyio.fail_after(WAIT_S):
@@ -133,7 +106,7 @@ async def test_a_client_that_declines_the_elicitation_is_answered_as_declined(
 async def test_a_2026_client_cannot_be_asked_mid_call_and_the_source_hears_why(tmp_path: Path) -> None:
     seen = TheClient()
     async with (
-        gateway_over(stdio_source(tmp_path, "legacy")) as gateway,
+        gateway_over(asking_source(tmp_path, "legacy")) as gateway,
         seen.client(gateway.server, mode="auto") as client,
     ):
         with anyio.fail_after(WAIT_S):

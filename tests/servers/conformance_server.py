@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from mcp import types
+from mcp import MCPError, types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.stdio import stdio_server
+from mcp.shared.message import ServerMessageMetadata
+from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 WAV = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA="
@@ -45,11 +47,139 @@ TOOLS: list[dict[str, Any]] = [
         },
     },
     {
+        "name": "test_sampling",
+        "description": "Asks the client's model.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"prompt": {"type": "string"}},
+            "required": ["prompt"],
+        },
+    },
+    {
+        "name": "test_elicitation",
+        "description": "Asks the client's user.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"message": {"type": "string"}},
+            "required": ["message"],
+        },
+    },
+    {
+        "name": "test_elicitation_sep1034_defaults",
+        "description": "Elicits with defaults.",
+        "inputSchema": EMPTY,
+    },
+    {"name": "test_elicitation_sep1330_enums", "description": "Elicits with enums.", "inputSchema": EMPTY},
+    {
         "name": "slow_with_progress",
         "description": "Report progress once, then wait.",
         "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}},
     },
 ]
+
+
+LOG_MESSAGES = ("Tool execution started", "Tool processing data", "Tool execution completed")
+ENUM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "untitledSingle": {"type": "string", "enum": ["option1", "option2", "option3"]},
+        "titledSingle": {
+            "type": "string",
+            "oneOf": [
+                {"const": "value1", "title": "First Option"},
+                {"const": "value2", "title": "Second Option"},
+                {"const": "value3", "title": "Third Option"},
+            ],
+        },
+        "legacyEnum": {
+            "type": "string",
+            "enum": ["opt1", "opt2", "opt3"],
+            "enumNames": ["Option One", "Option Two", "Option Three"],
+        },
+        "untitledMulti": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["option1", "option2", "option3"]},
+        },
+        "titledMulti": {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"const": "value1", "title": "First Choice"},
+                    {"const": "value2", "title": "Second Choice"},
+                    {"const": "value3", "title": "Third Choice"},
+                ]
+            },
+        },
+    },
+}
+DEFAULTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "default": "John Doe"},
+        "age": {"type": "integer", "default": 30},
+        "score": {"type": "number", "default": 95.5},
+        "status": {"type": "string", "enum": ["active", "inactive", "pending"], "default": "active"},
+        "verified": {"type": "boolean", "default": True},
+    },
+}
+USER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"username": {"type": "string"}, "email": {"type": "string"}},
+    "required": ["username", "email"],
+}
+ASKING_TOOLS = {
+    "test_sampling",
+    "test_elicitation",
+    "test_elicitation_sep1034_defaults",
+    "test_elicitation_sep1330_enums",
+}
+
+
+def input_request(params: types.CallToolRequestParams) -> types.CreateMessageRequest | types.ElicitRequest:
+    """What the tool asks its client: a sampling or an elicitation request."""
+    arguments = params.arguments or {}
+    if params.name == "test_sampling":
+        message = types.SamplingMessage(
+            role="user", content=types.TextContent(type="text", text=str(arguments.get("prompt", "")))
+        )
+        return types.CreateMessageRequest(
+            params=types.CreateMessageRequestParams(messages=[message], max_tokens=100)
+        )
+    schema = {
+        "test_elicitation": USER_SCHEMA,
+        "test_elicitation_sep1034_defaults": DEFAULTS_SCHEMA,
+        "test_elicitation_sep1330_enums": ENUM_SCHEMA,
+    }[params.name]
+    message = str(arguments.get("message", "Please fill in the form"))
+    return types.ElicitRequest(
+        params=types.ElicitRequestFormParams.model_validate({"message": message, "requestedSchema": schema})
+    )
+
+
+def answer_text(name: str, answer: object) -> dict[str, Any]:
+    if isinstance(answer, types.CreateMessageResult) and isinstance(answer.content, types.TextContent):
+        return text(f"LLM response: {answer.content.text}")
+    if isinstance(answer, types.ElicitResult):
+        return text(f"Elicitation completed: action={answer.action}, content={json.dumps(answer.content)}")
+    return text(f"{name}: the client answered {answer!r}")
+
+
+async def ask_client(ctx: Ctx, params: types.CallToolRequestParams) -> Any:
+    """Ask during the call (2025-11-25) or with an input_required result (2026-07-28)."""
+    request = input_request(params)
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        responses = params.input_responses
+        if responses is None:
+            return types.InputRequiredResult(input_requests={"ask": request}, request_state="asked")
+        return {"content": [answer_text(params.name, responses.get("ask"))], "isError": False}
+    result_type = types.CreateMessageResult if params.name == "test_sampling" else types.ElicitResult
+    try:
+        answer = await ctx.session.send_request(
+            request, result_type, metadata=ServerMessageMetadata(related_request_id=ctx.request_id)
+        )
+    except MCPError as error:
+        return {"content": [text(f"the client could not answer: {error.message}")], "isError": True}
+    return {"content": [answer_text(params.name, answer)], "isError": False}
 
 
 def text(value: str) -> dict[str, Any]:
@@ -91,7 +221,16 @@ async def call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> dict[str, 
                 await anyio.sleep(0.05)
         content = [text("progress reported")]
     elif name == "test_tool_with_logging":
+        for step, message in enumerate(LOG_MESSAGES):
+            if step:
+                await anyio.sleep(0.05)
+            log = types.LoggingMessageNotification(
+                params=types.LoggingMessageNotificationParams(level="info", data=message)
+            )
+            await ctx.session.send_notification(log, related_request_id=ctx.request_id)
         content = [text("Tool execution completed")]
+    elif name in ASKING_TOOLS:
+        return await ask_client(ctx, params)
     elif name == "slow_with_progress":
         await ctx.session.report_progress(0, 1, "started")
         await anyio.sleep(float((params.arguments or {}).get("seconds", 30)))
@@ -161,10 +300,31 @@ RESOURCES = [
         "description": "Static binary.",
         "mimeType": "image/png",
     },
+    {
+        "uri": "test://watched-resource",
+        "name": "watched-resource",
+        "description": "A resource clients subscribe to.",
+        "mimeType": "text/plain",
+    },
+]
+TEMPLATES = [
+    {
+        "uriTemplate": "test://template/{id}/data",
+        "name": "template",
+        "description": "Data by id.",
+        "mimeType": "application/json",
+    }
 ]
 
 
 async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> dict[str, Any]:
+    uri = str(params.uri)
+    if uri.startswith("test://template/") and uri.endswith("/data"):
+        item = uri.removeprefix("test://template/").removesuffix("/data")
+        data = json.dumps({"id": item, "templateTest": True, "data": f"Data for ID: {item}"})
+        return {"contents": [{"uri": uri, "mimeType": "application/json", "text": data}]}
+    if uri == "test://watched-resource":
+        return {"contents": [{"uri": uri, "mimeType": "text/plain", "text": "Watched resource content"}]}
     if params.uri == "test://static-text":
         return {
             "contents": [
@@ -176,6 +336,14 @@ async def read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> di
             ]
         }
     return {"contents": [{"uri": params.uri, "mimeType": "image/png", "blob": PNG}]}
+
+
+async def list_templates(ctx: Ctx, params: types.PaginatedRequestParams) -> dict[str, Any]:
+    return {"resourceTemplates": TEMPLATES}
+
+
+async def subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> dict[str, Any]:
+    return {}  # nothing here ever changes: subscribing is accepted and stays quiet
 
 
 async def list_tools(ctx: Ctx, params: types.PaginatedRequestParams) -> dict[str, Any]:
@@ -207,6 +375,7 @@ def build() -> Server[Any]:
         "prompts/list": CacheHint(),
         "resources/list": CacheHint(),
         "resources/read": CacheHint(),
+        "resources/templates/list": CacheHint(),
     }
     server: Server[Any] = Server("conformance-source", cache_hints=hints)
     server.add_request_handler("tools/list", types.PaginatedRequestParams, complete(list_tools))
@@ -215,6 +384,11 @@ def build() -> Server[Any]:
     server.add_request_handler("prompts/get", types.GetPromptRequestParams, complete(get_prompt))
     server.add_request_handler("resources/list", types.PaginatedRequestParams, complete(list_resources))
     server.add_request_handler("resources/read", types.ReadResourceRequestParams, complete(read_resource))
+    server.add_request_handler(
+        "resources/templates/list", types.PaginatedRequestParams, complete(list_templates)
+    )
+    server.add_request_handler("resources/subscribe", types.SubscribeRequestParams, complete(subscribe))
+    server.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams, complete(subscribe))
     return server
 
 

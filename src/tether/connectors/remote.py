@@ -43,6 +43,7 @@ from tether.types import (
     JSONObject,
     PromptDef,
     ResourceDef,
+    ResourceTemplateDef,
     SourceConfig,
     SourceKind,
     SourceState,
@@ -53,6 +54,7 @@ from tether.types import (
 from tether.wire.catalog import ALL_LISTS, Catalog, ListKind, keep_listening, list_catalog
 from tether.wire.convert import to_tool_result
 from tether.wire.peers import SourcePeers
+from tether.wire.subscriptions import OnUpdated, ResourceWatch
 
 __all__ = ["OnChange", "RemoteSource"]
 
@@ -137,6 +139,7 @@ class RemoteSource:
         self._catalog = Catalog()
         self._has_listed = False
         self._peers = SourcePeers(config.name)
+        self._watch = ResourceWatch(config.name)
         self._live: _Live | None = None
         self._run_scope: anyio.CancelScope | None = None
         self._is_closed = False
@@ -181,6 +184,9 @@ class RemoteSource:
 
     async def list_resources(self) -> Sequence[ResourceDef]:
         return self._catalog.resources
+
+    async def list_resource_templates(self) -> Sequence[ResourceTemplateDef]:
+        return self._catalog.templates
 
     def reconnect(self) -> None:
         """Try again now (after a sign-in, or to leave a backoff wait early)."""
@@ -230,6 +236,15 @@ class RemoteSource:
             return await client.read_resource(uri)
 
         return await self._read(read, f"resource '{uri}'", "read")
+
+    async def subscribe_resource(self, uri: str, on_updated: OnUpdated) -> None:
+        """Hear when resource ``uri`` changes (``ResourceWatcher``), also after reconnecting."""
+        live = self._live
+        await self._watch.add(live.session.client if live is not None else None, uri, on_updated)
+
+    async def unsubscribe_resource(self, uri: str, on_updated: OnUpdated) -> None:
+        live = self._live
+        await self._watch.remove(live.session.client if live is not None else None, uri, on_updated)
 
     async def _read(self, send: Callable[[Client], Awaitable[BaseModel]], what: str, verb: str) -> JSONObject:
         timeout_s = self.config.call_timeout_s
@@ -381,6 +396,7 @@ class RemoteSource:
                     async def on_message(message: IncomingMessage) -> None:
                         if holder:
                             await holder[0].on_message(message)
+                        await self._watch.on_message(message)
 
                     session = await open_session(
                         stack,
@@ -425,6 +441,7 @@ class RemoteSource:
         self.last_error = None
         async with anyio.create_task_group() as watchers:
             watchers.start_soon(self._follow_changes, live, changed)
+            watchers.start_soon(self._watch.keep, client)
             if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
                 with anyio.move_on_after(self.connect_timeout_s):
                     await watchers.start(keep_listening, client)  # no change is missed from here on

@@ -7,14 +7,23 @@ its name when other sources come and go. This module must not start or talk to a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Protocol, runtime_checkable
 
 from anyio.abc import TaskStatus
 
 from tether.errors import InvalidName
-from tether.types import JSON, JSONObject, PromptDef, ResourceDef, SourceStatus, ToolDef, ToolResult
+from tether.types import (
+    JSON,
+    JSONObject,
+    PromptDef,
+    ResourceDef,
+    ResourceTemplateDef,
+    SourceStatus,
+    ToolDef,
+    ToolResult,
+)
 
 SEPARATOR = "__"
 _SOURCE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]|_(?!_)){0,47}$")
@@ -91,6 +100,26 @@ class ContentReader(Protocol):
     async def get_prompt(self, name: str, arguments: Mapping[str, str]) -> JSONObject: ...
 
     async def read_resource(self, uri: str) -> JSONObject: ...
+
+
+@runtime_checkable
+class TemplateLister(Protocol):
+    """A source that lists resource templates (URI templates of the resources it can read)."""
+
+    async def list_resource_templates(self) -> Sequence[ResourceTemplateDef]: ...
+
+
+@runtime_checkable
+class ResourceWatcher(Protocol):
+    """A source that can tell when one of its resources changed (``resources/subscribe``).
+
+    ``on_updated`` is called with the URI, as the source names it, each time the server says
+    it changed, until it is unsubscribed; both raise a SourceError the caller can show.
+    """
+
+    async def subscribe_resource(self, uri: str, on_updated: Callable[[str], Awaitable[None]]) -> None: ...
+
+    async def unsubscribe_resource(self, uri: str, on_updated: Callable[[str], Awaitable[None]]) -> None: ...
 
 
 def check_source_name(name: str) -> str:

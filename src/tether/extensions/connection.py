@@ -31,6 +31,7 @@ from tether.wire.catalog import (
 )
 from tether.wire.peers import PASSED_LOG_LEVEL, SourcePeers
 from tether.wire.streams import WatchedReadStream
+from tether.wire.subscriptions import ResourceWatch
 
 __all__ = [
     "ALL_LISTS",
@@ -51,7 +52,14 @@ ConnectMode = Literal["auto", "legacy"]
 class Connection:
     """One server process and its session, from spawn to exit."""
 
-    def __init__(self, log: StderrLog, *, start_timeout_s: float, peers: SourcePeers | None = None) -> None:
+    def __init__(
+        self,
+        log: StderrLog,
+        *,
+        start_timeout_s: float,
+        peers: SourcePeers | None = None,
+        watch: ResourceWatch | None = None,
+    ) -> None:
         self.scope = anyio.CancelScope(deadline=anyio.current_time() + start_timeout_s)
         """Covers the whole run of the process; its deadline is the start timeout until it is up."""
         self.stdout_closed = anyio.Event()
@@ -62,6 +70,7 @@ class Connection:
         """The first thing the server wrote to stdout that is not JSON-RPC, if any."""
         self._log = log
         self._peers = peers
+        self._watch = watch
         self._stale: set[ListKind] = set()
         self._stale_changed = anyio.Event()
 
@@ -118,6 +127,8 @@ class Connection:
             self._mark_stale("prompts")
         elif isinstance(message, types.ResourceListChangedNotification):
             self._mark_stale("resources")
+        elif self._watch is not None:
+            await self._watch.on_message(message)
 
     async def wait_stale(self) -> frozenset[ListKind]:
         """Wait until the server says some of its lists changed; return which."""

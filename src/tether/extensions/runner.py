@@ -36,6 +36,7 @@ from tether.types import (
     JSONObject,
     PromptDef,
     ResourceDef,
+    ResourceTemplateDef,
     SourceConfig,
     SourceKind,
     SourceState,
@@ -45,6 +46,7 @@ from tether.types import (
 )
 from tether.wire.convert import to_tool_result
 from tether.wire.peers import SourcePeers
+from tether.wire.subscriptions import OnUpdated, ResourceWatch
 
 __all__ = ["ConnectMode", "OnChange", "StdioSource"]
 
@@ -88,6 +90,7 @@ class StdioSource:
         self._catalog = Catalog()
         self._has_listed = False
         self._peers = SourcePeers(config.name)
+        self._watch = ResourceWatch(config.name)
         self._live: Connection | None = None
         self._run_scope: anyio.CancelScope | None = None
         self._is_closed = False
@@ -128,6 +131,9 @@ class StdioSource:
     async def list_resources(self) -> Sequence[ResourceDef]:
         return self._catalog.resources
 
+    async def list_resource_templates(self) -> Sequence[ResourceTemplateDef]:
+        return self._catalog.templates
+
     async def get_prompt(self, name: str, arguments: Mapping[str, str]) -> JSONObject:
         """Render prompt ``name`` (``ContentReader``); the MCP result as JSON."""
         client = self._client_for(f"prompt '{name}'")
@@ -151,6 +157,15 @@ class StdioSource:
                     f"source '{self.name}' could not read resource '{uri}': {error.message}"
                 ) from None
         return result.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    async def subscribe_resource(self, uri: str, on_updated: OnUpdated) -> None:
+        """Hear when resource ``uri`` changes (``ResourceWatcher``), on this run and after restarts."""
+        live = self._live
+        await self._watch.add(live.client if live is not None else None, uri, on_updated)
+
+    async def unsubscribe_resource(self, uri: str, on_updated: OnUpdated) -> None:
+        live = self._live
+        await self._watch.remove(live.client if live is not None else None, uri, on_updated)
 
     def _client_for(self, what: str) -> Client:
         live = self._live
@@ -291,7 +306,9 @@ class StdioSource:
             f"starting `{spec.command}`",
         )
         self._log.note(f"starting `{spec.command}`")
-        live = Connection(self._log, start_timeout_s=self.start_timeout_s, peers=self._peers)
+        live = Connection(
+            self._log, start_timeout_s=self.start_timeout_s, peers=self._peers, watch=self._watch
+        )
         started_at = anyio.current_time()
         async with self._log.capture() as errlog:
             try:
@@ -317,6 +334,7 @@ class StdioSource:
         report_started()
         async with anyio.create_task_group() as watchers:
             watchers.start_soon(self._follow_changes, live, client, changed)
+            watchers.start_soon(self._watch.keep, client)
             if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
                 watchers.start_soon(keep_listening, client)
             await live.stdout_closed.wait()

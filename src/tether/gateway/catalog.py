@@ -1,25 +1,29 @@
 """What the gateway lists: the tools, prompts and resources of the sources a caller reaches.
 
 Tools and prompts keep the host's clash-free ``<source>__<name>``; a resource URI becomes
-``tether://<source>/<quoted original URI>``. A blocked tool is not listed (calling it still
+``tether://<source>/<quoted original URI>``, and a resource template keeps its expressions
+inside the same scheme. A blocked tool is not listed (calling it still
 gets tether's refusal). Lookups also take a bare name or an original URI when exactly one
 reachable source has it. Everything here is MCP wire JSON; nothing here calls a tool.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
 from tether.core.host import Host
-from tether.core.tools import qualify, split_qualified
+from tether.core.tools import TemplateLister, qualify, split_qualified
 from tether.errors import UnknownTool
 from tether.gateway.callers import Caller
 from tether.types import Effect, HostedTool, ToolDef
 
 RESOURCE_PREFIX = "tether://"
+_EXPRESSION = re.compile(r"\{[^{}]*\}")
 MAX_CACHED_SCOPES = 32
 
 WireObject = dict[str, Any]
@@ -169,6 +173,22 @@ class GatewayCatalog:
                     listed.append(wire)
         return listed
 
+    async def templates(self, caller: Caller) -> list[WireObject]:
+        """Resource templates under gateway URIs: a URI expanded from one routes back to its source."""
+        listed: list[WireObject] = []
+        for source in self._host.sources():
+            if caller.reaches(source.name) and isinstance(source, TemplateLister):
+                for template in await source.list_resource_templates():
+                    wire: WireObject = {
+                        "uriTemplate": gateway_template(source.name, template.uri_template),
+                        "name": template.name,
+                        "description": template.description,
+                    }
+                    if template.mime_type is not None:
+                        wire["mimeType"] = template.mime_type
+                    listed.append(wire)
+        return listed
+
     async def find_resource(self, caller: Caller, uri: str) -> tuple[str, str]:
         """(source, original URI) of a gateway URI, or of an original URI only one source lists."""
         routed = split_gateway_uri(uri)
@@ -184,6 +204,19 @@ class GatewayCatalog:
         ]
         if len(found) == 1:
             return found[0]
+        if not found:
+            found = [
+                (source.name, uri)
+                for source in self._host.sources()
+                if caller.reaches(source.name)
+                and isinstance(source, TemplateLister)
+                and any(
+                    template_pattern(template.uri_template).fullmatch(uri)
+                    for template in await source.list_resource_templates()
+                )
+            ]
+            if len(found) == 1:
+                return found[0]  # made from the template of only one source
         raise UnknownResource(f"no resource '{uri}': list the resources to see the URIs this gateway offers")
 
 
@@ -213,6 +246,39 @@ def wire_tool(name: str, definition: ToolDef) -> WireObject:
 
 def gateway_uri(source: str, uri: str) -> str:
     return f"{RESOURCE_PREFIX}{source}/{quote(uri, safe='')}"
+
+
+def gateway_template(source: str, uri_template: str) -> str:
+    """A source's URI template as a gateway one: the literal parts quoted like ``gateway_uri``
+    does, the ``{expressions}`` kept, so a URI a client expands from it splits back into the
+    source and a URI its own template could have made."""
+    parts: list[str] = []
+    last = 0
+    for expression in _EXPRESSION.finditer(uri_template):
+        parts += [quote(uri_template[last : expression.start()], safe=""), expression.group()]
+        last = expression.end()
+    parts.append(quote(uri_template[last:], safe=""))
+    return f"{RESOURCE_PREFIX}{source}/{''.join(parts)}"
+
+
+@functools.lru_cache(maxsize=256)
+def template_pattern(uri_template: str) -> re.Pattern[str]:
+    """What URIs an RFC 6570 template can make, loosely: literal parts as they are, a ``{+x}``
+    or ``{#x}`` expression any text, a query expression any query, others one path segment."""
+    parts: list[str] = []
+    last = 0
+    for expression in _EXPRESSION.finditer(uri_template):
+        parts.append(re.escape(uri_template[last : expression.start()]))
+        operator = expression.group()[1:2]
+        if operator in ("+", "#"):
+            parts.append(".*")
+        elif operator in ("?", "&"):
+            parts.append(r"(?:[?&][^#]*)?")
+        else:
+            parts.append(r"[^/?#]*")
+        last = expression.end()
+    parts.append(re.escape(uri_template[last:]))
+    return re.compile("".join(parts))
 
 
 def split_gateway_uri(uri: str) -> tuple[str, str] | None:

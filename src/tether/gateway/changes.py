@@ -26,6 +26,7 @@ from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 
 from tether.core.events import ApprovalPending
 from tether.core.host import Host
+from tether.core.tools import TemplateLister
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ class ListChanges:
             tools.append((source.name, await source.list_tools()))
             prompts.append((source.name, await source.list_prompts()))
             resources.append((source.name, await source.list_resources()))
+            if isinstance(source, TemplateLister):
+                resources.append((source.name, await source.list_resource_templates()))
         return tools, prompts, resources
 
 

@@ -35,6 +35,7 @@ from tether.gateway.catalog import GatewayCatalog, split_gateway_uri
 from tether.gateway.changes import ListChanges
 from tether.gateway.peer import ClientPeer
 from tether.gateway.results import error_result, refusal, wire_result
+from tether.gateway.subscriptions import ResourceSubscriptions
 from tether.types import JSON, Actor, Effect
 
 Context = ServerRequestContext[Any, Any]
@@ -82,6 +83,9 @@ class Gateway:
         self.changes = ListChanges(host)
         self._default_caller = caller
         self._input = InputRequests()
+        self.subscriptions = ResourceSubscriptions(
+            host, self.catalog, self.changes.bus, self.changes.listen, self._caller
+        )
         self.server: Server[Any] = _McpServer(
             "tether",
             version=_version(),
@@ -90,7 +94,7 @@ class Gateway:
             get_tool_input_schema=self.catalog.input_schema,
             # Lists depend on the token and change with policies: never reuse one without asking.
             cache_hints=NO_CACHING,
-            on_subscriptions_listen=self.changes.listen,
+            on_subscriptions_listen=self.subscriptions.listen,
         )
         handlers: list[tuple[str, type[Any], Any]] = [
             ("tools/list", types.PaginatedRequestParams, self._list_tools),
@@ -99,6 +103,9 @@ class Gateway:
             ("prompts/get", types.GetPromptRequestParams, self._get_prompt),
             ("resources/list", types.PaginatedRequestParams, self._list_resources),
             ("resources/read", types.ReadResourceRequestParams, self._read_resource),
+            ("resources/templates/list", types.PaginatedRequestParams, self._list_templates),
+            ("resources/subscribe", types.SubscribeRequestParams, self.subscriptions.subscribe),
+            ("resources/unsubscribe", types.UnsubscribeRequestParams, self.subscriptions.unsubscribe),
             ("completion/complete", types.CompleteRequestParams, self._complete),
             ("logging/setLevel", types.SetLevelRequestParams, self._set_level),
         ]
@@ -241,6 +248,10 @@ class Gateway:
 
     async def _list_resources(self, ctx: Context, params: types.PaginatedRequestParams) -> HandlerResult:
         return {"resources": await self.catalog.resources(await self._caller()), "resultType": "complete"}
+
+    async def _list_templates(self, ctx: Context, params: types.PaginatedRequestParams) -> HandlerResult:
+        templates = await self.catalog.templates(await self._caller())
+        return {"resourceTemplates": templates, "resultType": "complete"}
 
     async def _read_resource(self, ctx: Context, params: types.ReadResourceRequestParams) -> HandlerResult:
         try:

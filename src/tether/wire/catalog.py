@@ -1,4 +1,5 @@
-"""A connected server's catalog (tools, prompts, resources), listed page by page and kept fresh.
+"""A connected server's catalog (tools, prompts, resources and resource templates), listed page by
+page and kept fresh.
 
 ``list_catalog`` re-lists what a ``list_changed`` notification named; ``keep_listening`` holds
 the 2026-07-28 change feed open. Both work on a ``Client`` someone else connected.
@@ -15,8 +16,8 @@ import anyio
 import anyio.abc
 from mcp import Client, MCPError, types
 
-from tether.types import PromptDef, ResourceDef, ToolDef
-from tether.wire.convert import to_prompt_def, to_resource_def, to_tool_def
+from tether.types import PromptDef, ResourceDef, ResourceTemplateDef, ToolDef
+from tether.wire.convert import to_prompt_def, to_resource_def, to_template_def, to_tool_def
 
 ListKind = Literal["tools", "prompts", "resources"]
 ALL_LISTS: frozenset[ListKind] = frozenset({"tools", "prompts", "resources"})
@@ -44,6 +45,8 @@ class Catalog:
     tools: tuple[ToolDef, ...] = ()
     prompts: tuple[PromptDef, ...] = ()
     resources: tuple[ResourceDef, ...] = ()
+    templates: tuple[ResourceTemplateDef, ...] = ()
+    """Resource templates: listed with the resources, and re-listed when they change."""
 
 
 async def list_catalog(client: Client, kinds: frozenset[ListKind], previous: Catalog) -> Catalog:
@@ -62,11 +65,19 @@ async def list_catalog(client: Client, kinds: frozenset[ListKind], previous: Cat
         catalog = replace(catalog, prompts=tuple(to_prompt_def(prompt) for prompt in prompts))
     if "resources" in kinds:
         resources: list[types.Resource] = []
+        templates: list[types.ResourceTemplate] = []
         if capabilities.resources is not None:
             resources = await _all_pages(
                 client.list_resources, lambda page: (page.resources, page.next_cursor)
             )
-        catalog = replace(catalog, resources=tuple(to_resource_def(resource) for resource in resources))
+            templates = await _all_pages(
+                client.list_resource_templates, lambda page: (page.resource_templates, page.next_cursor)
+            )
+        catalog = replace(
+            catalog,
+            resources=tuple(to_resource_def(resource) for resource in resources),
+            templates=tuple(to_template_def(template) for template in templates),
+        )
     return catalog
 
 

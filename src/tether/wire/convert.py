@@ -11,7 +11,15 @@ from typing import Any
 from mcp import types
 from pydantic import BaseModel
 
-from tether.types import JSONObject, PromptDef, ResourceDef, ToolAnnotations, ToolDef, ToolResult
+from tether.types import (
+    JSONObject,
+    PromptDef,
+    ResourceDef,
+    ResourceTemplateDef,
+    ToolAnnotations,
+    ToolDef,
+    ToolResult,
+)
 
 
 def _as_json(model: BaseModel) -> dict[str, Any]:
@@ -53,6 +61,15 @@ def to_resource_def(resource: types.Resource) -> ResourceDef:
         name=resource.name,
         description=resource.description or "",
         mime_type=resource.mime_type,
+    )
+
+
+def to_template_def(template: types.ResourceTemplate) -> ResourceTemplateDef:
+    return ResourceTemplateDef(
+        uri_template=template.uri_template,
+        name=template.name,
+        description=template.description or "",
+        mime_type=template.mime_type,
     )
 
 
