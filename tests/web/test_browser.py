@@ -1,8 +1,9 @@
 """End to end in a real browser: Playwright drives Debian's Chromium against a real ``tether serve``.
 
 One session, as a person would use it: sign in with the printed link, install a bundle by
-upload and fill its settings, connect the reference tasks server through OAuth, flip a tool
-to Always allow, approve a call a CLI process waits on, find it in Activity. Each step saves
+upload and fill its settings, find the reference tasks server in the directory and connect it
+through OAuth, flip a tool to Always allow, approve a call a CLI process waits on, find it in
+Activity. Each step saves
 a screenshot under test-artifacts/browser/ (TETHER_UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/).
 """
 
@@ -20,6 +21,7 @@ import anyio
 import anyio.abc
 import pytest
 
+from tests.connectors.registry_server import record, serve_registry
 from tests.connectors.servers import serve_tasks
 from tests.extensions.ext_servers import python_extension
 from tests.web.test_extensions import keyed_manifest
@@ -133,7 +135,13 @@ async def test_a_person_installs_connects_allows_approves_and_audits(tmp_path: P
     notes.mkdir()
     shots = Shots()
 
-    async with serve_tasks() as tasks, tether_serve(env) as serve, playwright_api.async_playwright() as pw:
+    async with (
+        serve_tasks() as tasks,
+        serve_registry() as registry,
+        tether_serve({**env, "TETHER_DIRECTORY_REGISTRY_URL": registry.base_url}) as serve,
+        playwright_api.async_playwright() as pw,
+    ):
+        registry.publish(record("io.github.acme/tasks", title="Acme tasks", remote=tasks.mcp_url))
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 1280, "height": 860}, color_scheme="light")
         context.set_default_timeout(STEP_MS)
@@ -164,14 +172,15 @@ async def test_a_person_installs_connects_allows_approves_and_audits(tmp_path: P
             assert "sk-browser-secret-1234" not in await page.content()
             await shots.take(page, "extension-running", doc="extensions")
 
-            # Add the reference tasks server and connect it through OAuth in this browser.
+            # Find the reference tasks server in the directory and connect it through OAuth here.
             await page.goto(f"{base}/connectors")
-            await page.get_by_label("Name").fill("tasks")
-            await page.get_by_label("URL").fill(tasks.mcp_url)
-            await page.get_by_role("button", name="Add connector").click()
-            tasks_card = page.locator("#connector-tasks")
-            await expect(tasks_card.locator("[data-status]")).to_have_text("needs sign-in")
-            await tasks_card.get_by_role("button", name="Connect").click()
+            await expect(page.locator("#directory-results .entry").first).to_be_visible()
+            await page.get_by_label("Search").fill("acme")
+            entry = page.locator(".entry", has_text="Acme tasks")
+            await expect(entry).to_contain_text("MCP Registry")
+            await expect(page.locator("#directory-results .entry")).to_have_count(1)
+            await shots.take(page, "directory")
+            await entry.get_by_role("button", name="Connect Acme tasks").click()
             await page.wait_for_url(re.compile(r"/consent"))
             await shots.take(page, "oauth-consent")
             await page.get_by_label("Your name").fill("ann")
@@ -179,6 +188,8 @@ async def test_a_person_installs_connects_allows_approves_and_audits(tmp_path: P
             await expect(page.get_by_role("heading", name="Connected")).to_be_visible()
             await page.wait_for_url(f"{base}/connectors")
             await expect(page.locator("#connector-tasks [data-status]")).to_have_text("connected")
+            await page.get_by_label("Search").fill("")
+            await expect(page.locator(".entry", has_text="Acme tasks")).to_contain_text("Added as tasks")
             await shots.take(page, "connector-connected", doc="connectors")
 
             # Flip a tool to Always allow.
