@@ -165,6 +165,11 @@ async def test_an_entry_without_a_fixed_url_opens_the_custom_form_prefilled(
     assert 'id="connector-form"' in answer.text
     assert 'value="workato"' in answer.text
     assert "needs your own URL" in answer.text
+    header = await page.http.get(
+        "/directory/setup", params={"entry": "zapier"}, headers={"HX-Request": "true"}
+    )
+    assert "needs a header with your token" in header.text
+    assert "<details open>" in header.text  # the headers field is in Advanced
     refused = await page.post("/directory/connect", {"entry": "workato"})
     assert refused.status_code == 422
     assert await tether_app.store.list_sources() == []
