@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import anyio
 from mcp import Client, types
 from mcp.client.session import IncomingMessage
@@ -42,3 +44,30 @@ async def test_a_2026_client_listening_is_told_when_a_source_is_added() -> None:
             async for _ in subscription:
                 break
         assert "late__echo" in {t.name for t in (await client.list_tools()).tools}
+
+
+async def test_a_silent_catalog_change_is_noticed_while_calls_keep_coming() -> None:
+    """Calls publish events all the time; they must not push the periodic check away forever."""
+    changed = anyio.Event()
+
+    async def on_message(message: IncomingMessage) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            changed.set()
+
+    async with (
+        in_process() as gw,
+        Client(gw.gateway.server, mode="legacy", message_handler=on_message) as client,
+    ):
+        await client.list_tools()  # the handshake is done: the gateway knows this connection
+        await gw.host.set_policy(ME, await gw.host.resolve("echo__echo"), Effect.ALLOW)
+        with anyio.fail_after(WAIT_S):
+            await changed.wait()  # a policy change is news for the tool list
+        changed = anyio.Event()
+        echo = next(source for source in gw.host.sources() if source.name == "echo")
+        assert isinstance(echo, FakeSource)
+        definition, handler = echo.tools["echo"]
+        echo.tools["shout"] = (replace(definition, name="shout"), handler)  # no event says so
+        with anyio.fail_after(WAIT_S):
+            while not changed.is_set():
+                await client.call_tool("echo__echo", {"text": "busy"})
+        assert "echo__shout" in {t.name for t in (await client.list_tools()).tools}

@@ -3,7 +3,8 @@
 2025-11-25 clients hear a notification on their connection (captured when they finish the
 handshake); 2026-07-28 clients hear it on a ``subscriptions/listen`` stream. What changed is
 found by comparing what each list would show now with what it showed at the last notice,
-checked on every host event and once a second (a source started by ``reconcile`` says nothing).
+checked on every host event that may change one and once a second (a source started by
+``reconcile`` says nothing).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ CHECK_EVERY_S = 1.0
 MAX_LEGACY_CLIENTS = 1024
 NOTIFY_TIMEOUT_S = 2.0
 _POLICY_KINDS = ("policy.", "tools.")
+_LIST_NEUTRAL_KINDS = frozenset({"tool.called", "approval.resolved", "token.created", "token.revoked"})
 
 
 class ListChanges:
@@ -57,11 +59,15 @@ class ListChanges:
     async def run(self) -> None:
         with self._host.events.subscribe() as events:
             shown = await self._snapshot()
+            check_at = anyio.current_time() + self._check_every_s
             while True:
-                with anyio.move_on_after(self._check_every_s):
+                with anyio.move_on_after(check_at - anyio.current_time()):
                     event = await events.receive()
-                    if not isinstance(event, ApprovalPending) and event.kind.startswith(_POLICY_KINDS):
+                    if isinstance(event, ApprovalPending) or event.kind in _LIST_NEUTRAL_KINDS:
+                        continue  # the per-call events change no list: no snapshot per call
+                    if event.kind.startswith(_POLICY_KINDS):
                         self._policy_generation += 1
+                check_at = anyio.current_time() + self._check_every_s
                 now = await self._snapshot()
                 changed = [
                     kind
