@@ -21,6 +21,6 @@ async def test_cancelling_callers_mid_query_leaves_no_driver_task_behind(
         for step in range(400):  # cancel at many points through a query
             with anyio.move_on_after(step * 0.00001):
                 await store.records()
-    # A cancelled aiosqlite call can otherwise leave a close task that never finishes.
+    # A cancelled query must not leave a task behind (a worker-thread close, say) that never finishes.
     assert asyncio.all_tasks() - tasks_before == set()
     assert (await store.verify()).is_intact
