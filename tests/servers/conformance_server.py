@@ -13,6 +13,7 @@ from mcp import MCPError, types
 from mcp.server import Server, ServerRequestContext
 from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.stdio import stdio_server
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.message import ServerMessageMetadata
 from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -358,13 +359,15 @@ async def list_resources(ctx: Ctx, params: types.PaginatedRequestParams) -> dict
     return {"resources": RESOURCES}
 
 
-def complete(
-    handler: Callable[[Ctx, Any], Awaitable[dict[str, Any]]],
-) -> Callable[[Ctx, Any], Awaitable[dict[str, Any]]]:
-    """2026-07-28 results name their type; older clients ignore the field."""
+def complete(handler: Callable[[Ctx, Any], Awaitable[Any]]) -> Callable[[Ctx, Any], Awaitable[Any]]:
+    """2026-07-28 results name their type; older clients ignore the field. An
+    ``InputRequiredResult`` names its own."""
 
-    async def wrapped(ctx: Ctx, params: Any) -> dict[str, Any]:
-        return {"resultType": "complete", **(await handler(ctx, params))}
+    async def wrapped(ctx: Ctx, params: Any) -> Any:
+        result = await handler(ctx, params)
+        if isinstance(result, types.InputRequiredResult):
+            return result
+        return {"resultType": "complete", **result}
 
     return wrapped
 
@@ -377,7 +380,9 @@ def build() -> Server[Any]:
         "resources/read": CacheHint(),
         "resources/templates/list": CacheHint(),
     }
-    server: Server[Any] = Server("conformance-source", cache_hints=hints)
+    # 2026-07-28 clients (tether) subscribe to resources on a listen stream; nothing is published.
+    listen = ListenHandler(InMemorySubscriptionBus())
+    server: Server[Any] = Server("conformance-source", cache_hints=hints, on_subscriptions_listen=listen)
     server.add_request_handler("tools/list", types.PaginatedRequestParams, complete(list_tools))
     server.add_request_handler("tools/call", types.CallToolRequestParams, complete(call_tool))
     server.add_request_handler("prompts/list", types.PaginatedRequestParams, complete(list_prompts))
