@@ -9,7 +9,7 @@ import pytest
 
 from tests.extensions.conftest import WAIT_S, running, server_config
 from tests.fakes import RecordingPeer
-from tether.core.tools import call_peer
+from tether.core.tools import call_peer, call_progress
 from tether.extensions.runner import ConnectMode, StdioSource
 
 pytestmark = pytest.mark.anyio
@@ -61,3 +61,50 @@ async def test_a_server_cannot_ask_outside_a_call(tmp_path: Path) -> None:
             answer = await source.call_tool("outside_answer", {})
     assert answer.text.startswith("error: tether refused sampling from source 'asker'")
     assert peer.asked == []
+
+
+async def _while_another_call_runs(source: StdioSource, peer: RecordingPeer) -> str:
+    """Call ``ask`` for ``peer`` while a call of another client holds; return ``ask``'s text."""
+    holding = anyio.Event()
+    answer = ""
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        holding.set()
+
+    async def hold() -> None:
+        tokens = call_peer.set(RecordingPeer(said="the other client")), call_progress.set(on_progress)
+        try:
+            await source.call_tool("hold", {})
+        finally:
+            call_progress.reset(tokens[1])
+            call_peer.reset(tokens[0])
+
+    with anyio.fail_after(WAIT_S):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hold)
+            await holding.wait()
+            token = call_peer.set(peer)
+            try:
+                answer = (await source.call_tool("ask", {})).text
+            finally:
+                call_peer.reset(token)
+            await source.call_tool("release", {})
+    return answer
+
+
+async def test_a_2025_server_running_two_calls_cannot_ask_either_client(tmp_path: Path) -> None:
+    source = StdioSource(server_config("asker", "asking_server.py"), log_dir=tmp_path, mode="legacy")
+    peer = RecordingPeer()
+    async with running(source):
+        text = await _while_another_call_runs(source, peer)
+    assert "running several calls at once and tether cannot tell which call" in text
+    assert peer.asked == []
+
+
+async def test_a_2026_server_asks_exactly_the_client_of_its_call(tmp_path: Path) -> None:
+    source = StdioSource(server_config("asker", "asking_server.py"), log_dir=tmp_path, mode="auto")
+    peer = RecordingPeer()
+    async with running(source):
+        text = await _while_another_call_runs(source, peer)
+    assert text == "sampled: hi from the model; elicited: accept {'colour': 'teal'}"
+    assert [what for what, _, _ in peer.asked] == ["sampling", "elicitation"]

@@ -3,8 +3,8 @@
 Tools: ``ask`` samples the client's model, elicits a choice from its user and logs, then
 answers with what it got (2025-11-25: requests during the call; 2026-07-28: an input_required
 result); ``sample_later`` samples after its call has returned, ``outside_answer`` says what that
-got; ``touch`` says resource ``note://watched`` changed. Also one prompt, one resource, one
-resource template (``note://{name}``) and resource subscriptions.
+got; ``touch`` says resource ``note://watched`` changed; ``hold`` runs until ``release``. Also
+one prompt, one resource, one resource template (``note://{name}``) and resource subscriptions.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ TOOLS: list[dict[str, Any]] = [
     {"name": "sample_later", "description": "Sample after the call returned.", "inputSchema": EMPTY},
     {"name": "outside_answer", "description": "What sample_later got.", "inputSchema": EMPTY},
     {"name": "touch", "description": "Say note://watched changed.", "inputSchema": EMPTY},
+    {"name": "hold", "description": "Report progress, then wait for release.", "inputSchema": EMPTY},
+    {"name": "release", "description": "End the holding call.", "inputSchema": EMPTY},
 ]
 
 
@@ -76,6 +78,7 @@ class Asking:
         self.outside_done = anyio.Event()
         self.subscribers: dict[str, list[ServerSession]] = {}
         self.server: Server[Any] | None = None
+        self.released = anyio.Event()
 
     def drop_sessions(self) -> int:
         """Forget every 2025-11-25 HTTP session, as a restart would: their ids now answer 404."""
@@ -96,6 +99,15 @@ class Asking:
             with anyio.fail_after(20):
                 await self.outside_done.wait()
             return {"content": [text(self.outside or "")], "isError": False}
+        if params.name == "hold":
+            await ctx.session.report_progress(0, 1, "holding")
+            with anyio.fail_after(20):
+                await self.released.wait()
+            self.released = anyio.Event()
+            return {"content": [text("released")], "isError": False}
+        if params.name == "release":
+            self.released.set()
+            return {"content": [text("released it")], "isError": False}
         if params.name == "touch":
             await self.bus.publish(ResourceUpdated(uri=WATCHED))
             for session in self.subscribers.get(WATCHED, []):
