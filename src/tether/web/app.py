@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from starlette.applications import Starlette
@@ -23,12 +24,27 @@ from starlette.staticfiles import StaticFiles
 from tether.errors import TetherError
 from tether.web import sse
 from tether.web.backend import Backend
+from tether.web.chat_runs import ChatRuns
+from tether.web.chat_views import EventRenderer
 from tether.web.context import Web
 from tether.web.errors import error_response
-from tether.web.pages import activity, approvals, auth, connectors, directory, extensions, report, tools
+from tether.web.pages import (
+    activity,
+    approvals,
+    auth,
+    chat,
+    connectors,
+    directory,
+    extensions,
+    report,
+    tools,
+)
 from tether.web.security import LOCAL_HOSTS, Guard, Sessions
 from tether.web.signin import CALLBACK_PATH
 from tether.web.templating import NAV, NavItem, Pages
+
+if TYPE_CHECKING:
+    from tether.chat.assistant import Assistant
 
 STATIC_DIR = Path(__file__).with_name("static")
 OPEN_PATHS = ("/static/", "/login", "/healthz", CALLBACK_PATH)
@@ -83,6 +99,21 @@ def routes() -> list[BaseRoute]:
         Route("/activity/export", activity.export),
         Route("/activity/report", report.report_page),
         Route("/activity/{seq:int}", activity.record_page),
+        # Chat
+        Route("/chat", chat.chat_page),
+        Route("/chat", chat.send_new, methods=["POST"]),
+        Route("/chat/models", chat.add_model, methods=["POST"]),
+        Route("/chat/models/{name}/remove", chat.remove_model, methods=["POST"]),
+        Route("/chat/models/{name}/default", chat.default_model, methods=["POST"]),
+        Route("/chat/{id}", chat.conversation_page),
+        Route("/chat/{id}/messages", chat.messages_fragment),
+        Route("/chat/{id}/messages", chat.send, methods=["POST"]),
+        Route("/chat/{id}/events", chat.run_events),
+        Route("/chat/{id}/resume", chat.resume, methods=["POST"]),
+        Route("/chat/{id}/cancel", chat.cancel, methods=["POST"]),
+        Route("/chat/{id}/rename", chat.rename, methods=["POST"]),
+        Route("/chat/{id}/delete", chat.delete, methods=["POST"]),
+        Route("/chat/{id}/export", chat.export),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -96,6 +127,7 @@ def create_web_app(
     open_paths: Sequence[str] = (),
     extra_nav: Sequence[NavItem] = (),
     is_stopping: Callable[[], bool] = lambda: False,
+    assistant: Callable[[], Assistant] | None = None,
 ) -> Starlette:
     """The Starlette app for ``backend`` (``tether serve`` passes its App).
 
@@ -104,18 +136,24 @@ def create_web_app(
     that bring their own authentication (the gateway's ``/mcp``) and so skip the session and
     CSRF checks. ``extra_nav`` adds left-nav entries (the chat). ``is_stopping`` says when the
     server shuts down (``lambda: server.should_exit`` with uvicorn), so live pages let it go.
+    ``assistant`` makes the Chat page's assistant (tests give it a scripted model); by default
+    ``backend.assistant()``, made on the page's first use.
     """
     web = Web(backend, Pages([*NAV, *extra_nav]), sessions or Sessions(), is_stopping=is_stopping)
+    runs = ChatRuns(assistant or backend.assistant, EventRenderer(web.pages))
+    web.state["chat"] = runs
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:
         async with anyio.create_task_group() as tg:
             web.signins.task_group = tg
+            runs.task_group = tg  # chat runs outlive the request that started them
             try:
                 yield
             finally:
                 tg.cancel_scope.cancel()
                 web.uploads.close()
+        await runs.aclose()
 
     app = Starlette(
         routes=[*extra_routes, *routes()],

@@ -14,6 +14,7 @@ from tether.core.storage import ExtensionStore, SecretStore, Store
 from tether.types import Actor, SourceConfig, ToolDef
 
 if TYPE_CHECKING:
+    from tether.chat.assistant import Assistant
     from tether.connectors.directory import Directory, DirectoryEntry
     from tether.connectors.editing import ConnectorChange, ConnectorEdited
     from tether.connectors.netguard import NetworkGuard
@@ -67,4 +68,8 @@ class Backend(Protocol):
 
     def extensions(self) -> Installer:
         """Install, update, configure and remove extensions (they start in this host)."""
+        ...
+
+    def assistant(self) -> Assistant:
+        """The chat assistant over this host (the caller closes it)."""
         ...

@@ -39,6 +39,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Tools & permissions", "/tools"),
     NavItem("Approvals", "/approvals"),
     NavItem("Activity", "/activity"),
+    NavItem("Chat", "/chat"),
 )
 
 

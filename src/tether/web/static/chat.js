@@ -1,0 +1,95 @@
+// The Chat page: follows a run's events over SSE (text as it streams, tool calls, the end of the
+// turn), then swaps in the conversation as stored. Ctrl+Enter sends; forms that delete ask first.
+// Plain script, no build step. Text is set with textContent; HTML comes rendered (escaped) by tether.
+"use strict";
+
+(function () {
+  function follow(box) {
+    if (box.dataset.following) {
+      return;
+    }
+    box.dataset.following = "1";
+    const body = box.querySelector("[data-live-body]");
+    const controls = box.querySelector("[data-live-controls]");
+    const source = new EventSource(box.dataset.stream);
+    let bubble = null;
+
+    function place(html) {
+      const holder = document.createElement("template");
+      holder.innerHTML = html.trim();
+      const element = holder.content.firstElementChild;
+      if (element === null) {
+        return null;
+      }
+      const existing = element.id ? document.getElementById(element.id) : null;
+      if (existing !== null) {
+        existing.replaceWith(element);
+      } else {
+        body.appendChild(element);
+      }
+      if (window.htmx) {
+        window.htmx.process(element);
+      }
+      return element;
+    }
+
+    source.addEventListener("text", function (event) {
+      if (bubble === null) {
+        bubble = document.createElement("div");
+        bubble.className = "chat-bubble";
+        body.appendChild(bubble);
+      }
+      bubble.textContent += JSON.parse(event.data).text;
+    });
+    source.addEventListener("call", function (event) {
+      place(JSON.parse(event.data).html);
+      bubble = null;
+    });
+    source.addEventListener("finished", function (event) {
+      place(JSON.parse(event.data).html);
+      bubble = null;
+      if (controls !== null) {
+        controls.hidden = true;
+      }
+    });
+    source.addEventListener("end", function () {
+      source.close();
+      if (controls !== null) {
+        controls.hidden = true;
+      }
+      const messages = document.getElementById("messages");
+      if (messages !== null && window.htmx) {
+        // The stored conversation: activity links, usage per turn, what still waits.
+        window.htmx.ajax("GET", messages.dataset.refresh, { target: "#messages", swap: "outerHTML" });
+      }
+    });
+  }
+
+  function followAll() {
+    document.querySelectorAll("[data-stream]").forEach(follow);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    followAll();
+    document.body.addEventListener("htmx:afterSettle", followAll);
+    document.querySelectorAll("[data-composer] textarea").forEach(function (area) {
+      area.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+          event.preventDefault();
+          area.form.requestSubmit();
+        }
+      });
+    });
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.dataset.confirm)) {
+          event.preventDefault();
+        }
+      });
+    });
+    const messages = document.getElementById("messages");
+    if (messages !== null) {
+      messages.scrollIntoView({ block: "end" });
+    }
+  });
+})();
