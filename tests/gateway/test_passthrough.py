@@ -8,14 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client, types
 from mcp.client.context import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.connectors.conftest import connector, remote, vault_for
 from tests.connectors.servers import asking_over_http
 from tests.gateway.conftest import ASKING, asking_source, gateway_over
-from tests.gateway.processes import WAIT_S, make_home
+from tests.gateway.processes import ME, WAIT_S, make_home, serving
+from tether.gateway.tokens import issue_token
 
 
 class TheClient:
@@ -142,3 +145,35 @@ async def test_over_tether_mcp_a_client_answers_a_local_source(tmp_path: Path) -
             result = await client.call_tool("asker__ask", {})
     assert text_of(result) == "sampled: hello from the client; elicited: accept {'colour': 'ochre'}"
     assert seen.asked == ["sampling", "asker asks: pick a colour"]
+
+
+async def test_over_the_http_gateway_a_client_answers_a_local_source(tmp_path: Path) -> None:
+    home = make_home(tmp_path / "home")
+    await home.configure({"asker": ASKING}, allow=["asker__ask"])
+    seen = TheClient()
+    async with serving(home) as served:
+        secret = (await issue_token(served.app.store, served.app.host, ME, "asking")).secret
+        headers = {"Authorization": f"Bearer {secret}"}
+        with anyio.fail_after(WAIT_S):
+            async with (
+                httpx2.AsyncClient(headers=headers, timeout=WAIT_S) as http,
+                seen.client(streamable_http_client(served.url, http_client=http)) as client,
+            ):
+                result = await client.call_tool("asker__ask", {})
+    assert text_of(result) == "sampled: hello from the client; elicited: accept {'colour': 'ochre'}"
+    assert seen.asked == ["sampling", "asker asks: pick a colour"]
+    assert seen.logs == [("info", "asker/asker", "asking now")]
+
+
+async def test_a_client_hears_only_the_log_levels_it_set(tmp_path: Path) -> None:
+    seen = TheClient()
+    async with (
+        gateway_over(asking_source(tmp_path, "legacy")) as gateway,
+        seen.client(gateway.server) as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            set_level = types.SetLevelRequest(params=types.SetLevelRequestParams(level="warning"))
+            await client.session.send_request(set_level, types.EmptyResult)  # deprecated, still served
+            result = await client.call_tool("asker__ask", {})
+    assert not result.is_error
+    assert seen.logs == []  # the source logged at info

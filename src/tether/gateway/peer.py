@@ -8,11 +8,13 @@ who asks. Log messages pass at the levels the client asked for, under the source
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
+from weakref import WeakKeyDictionary
 
 from mcp import MCPError, types
 from mcp.server import ServerRequestContext
 from mcp.server.connection import allowed_log_levels
+from mcp.server.session import ServerSession
 from mcp.shared.exceptions import NoBackChannelError
 from mcp.shared.message import ServerMessageMetadata
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tether.types import JSON, JSONObject
 
 Context = ServerRequestContext[Any, Any]
+_LEVELS: tuple[str, ...] = get_args(types.LoggingLevel)
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -29,13 +32,30 @@ class _AsAnswered(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class LogLevels:
+    """The level each 2025-11-25 client asked for with ``logging/setLevel`` (default: all).
+
+    A 2026-07-28 client asks per request instead, and the SDK reads that from the request."""
+
+    def __init__(self) -> None:
+        self._by_connection: WeakKeyDictionary[object, int] = WeakKeyDictionary()
+
+    def set(self, session: ServerSession, level: str) -> None:
+        self._by_connection[connection_of(session)] = _LEVELS.index(level) if level in _LEVELS else 0
+
+    def allows(self, session: ServerSession, level: str) -> bool:
+        lowest = self._by_connection.get(connection_of(session), 0)
+        return level not in _LEVELS or _LEVELS.index(level) >= lowest
+
+
 class ClientPeer:
     """Built per gateway call (cheap: it only keeps the request context)."""
 
-    __slots__ = ("_ctx",)
+    __slots__ = ("_ctx", "_levels")
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, levels: LogLevels) -> None:
         self._ctx = ctx
+        self._levels = levels
 
     async def create_message(self, source: str, params: JSONObject) -> JSONObject:
         capabilities = self._ctx.session.client_capabilities
@@ -67,6 +87,8 @@ class ClientPeer:
         ctx = self._ctx
         if level not in allowed_log_levels(ctx.protocol_version, ctx.meta):
             return
+        if not self._levels.allows(ctx.session, level):
+            return
         notification = types.LoggingMessageNotification(
             params=types.LoggingMessageNotificationParams.model_validate(
                 {"level": level, "logger": f"{source}/{logger}" if logger else source, "data": data}
@@ -91,6 +113,11 @@ class ClientPeer:
                 types.INVALID_REQUEST, f"the client connected to tether has gone: no {what} possible"
             ) from None
         return answer.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def connection_of(session: ServerSession) -> object:
+    """What stays the same across one client's requests (a ServerSession is built per request)."""
+    return getattr(session, "_connection", session)
 
 
 def _parse(model: type[_M], params: JSONObject) -> _M:

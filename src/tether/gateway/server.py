@@ -33,7 +33,7 @@ from tether.gateway.approvals import AnsweredApprover, ElicitingApprover, InputR
 from tether.gateway.callers import Caller
 from tether.gateway.catalog import GatewayCatalog, split_gateway_uri
 from tether.gateway.changes import ListChanges
-from tether.gateway.peer import ClientPeer
+from tether.gateway.peer import ClientPeer, LogLevels
 from tether.gateway.results import error_result, refusal, wire_result
 from tether.gateway.subscriptions import ResourceSubscriptions
 from tether.types import JSON, Actor, Effect
@@ -83,6 +83,7 @@ class Gateway:
         self.changes = ListChanges(host)
         self._default_caller = caller
         self._input = InputRequests()
+        self._log_levels = LogLevels()
         self.subscriptions = ResourceSubscriptions(
             host, self.catalog, self.changes.bus, self.changes.listen, self._caller
         )
@@ -194,7 +195,8 @@ class Gateway:
             await ctx.session.report_progress(progress, total, message)
 
         reset = call_progress.set(forward_progress)
-        reset_peer = call_peer.set(ClientPeer(ctx))  # the source may ask this client (gateway/peer.py)
+        # The source of the call may ask this client (gateway/peer.py): one object, no await.
+        reset_peer = call_peer.set(ClientPeer(ctx, self._log_levels))
         try:
             result = await self.host.call_tool(
                 caller.actor, tool.qualified_name, arguments, approvers=approvers
@@ -279,7 +281,8 @@ class Gateway:
         }  # no suggestions: the sources are not asked
 
     async def _set_level(self, ctx: Context, params: types.SetLevelRequestParams) -> HandlerResult:
-        return {}  # the gateway sends no log messages at any level
+        self._log_levels.set(ctx.session, params.level)  # for the sources' log messages it passes on
+        return {}
 
 
 def _can_elicit(ctx: Context) -> bool:

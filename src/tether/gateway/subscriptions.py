@@ -23,6 +23,7 @@ from tether.core.tools import ResourceWatcher
 from tether.errors import TetherError
 from tether.gateway.callers import Caller
 from tether.gateway.catalog import GatewayCatalog
+from tether.gateway.peer import connection_of
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +65,9 @@ class ResourceSubscriptions:
 
     async def unsubscribe(self, ctx: Context, params: types.UnsubscribeRequestParams) -> dict[str, Any]:
         key = await self._resolve(await self._caller(), str(params.uri))
-        connection = _connection_of(ctx.session)
+        connection = connection_of(ctx.session)
         subscribers = self._sessions.get(key, [])
-        kept = [entry for entry in subscribers if _connection_of(entry[0]) is not connection]
+        kept = [entry for entry in subscribers if connection_of(entry[0]) is not connection]
         if len(kept) != len(subscribers):
             self._sessions[key] = kept
             await self._release(key)
@@ -161,8 +162,3 @@ class ResourceSubscriptions:
         if gone:
             self._sessions[key] = [entry for entry in self._sessions.get(key, []) if entry not in gone]
             await self._release(key)
-
-
-def _connection_of(session: ServerSession) -> object:
-    # A ServerSession is built per request; the connection under it is what stays the same.
-    return getattr(session, "_connection", session)
