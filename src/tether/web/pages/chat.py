@@ -86,7 +86,7 @@ async def _page(
     configs, default = await models.list(), await models.default_name()
     sources = [s.name for s in await web.backend.store.list_sources() if s.is_enabled]
     context: dict[str, Any] = {
-        "conversations": await runs.assistant.conversations.list(),
+        "conversations": await _conversations(runs),
         "live_ids": {key for key, run in runs.runs.items() if not run.is_over},
         "models": [_model_row(c, default) for c in configs],
         "providers": [(p, PROVIDER_NAMES[p]) for p in PROVIDERS],
@@ -101,6 +101,16 @@ async def _page(
     if conversation_id is not None:
         context.update(await _conversation_context(web, runs, conversation_id))
     return await web.render(request, "chat.html", context, status_code=status_code)
+
+
+async def _conversations(runs: ChatRuns) -> list[Conversation]:
+    """Stored conversations, after new ones whose first turn is still going (stored at its end)."""
+    stored = list(await runs.assistant.conversations.list())
+    known = {c.id for c in stored}
+    unsaved = [
+        _unsaved(run) for key, run in reversed(runs.runs.items()) if not run.is_over and key not in known
+    ]
+    return unsaved + stored
 
 
 async def _conversation_context(web: Web, runs: ChatRuns, conversation_id: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 // The Chat page: follows a run's events over SSE (text as it streams, tool calls, the end of the
-// turn), then swaps in the conversation as stored. Ctrl+Enter sends; forms that delete ask first.
+// turn), then swaps in the conversation as stored. Ctrl+Enter sends. Forms are boosted by htmx
+// (a plain form post would carry "Origin: null" under the no-referrer policy, which tether refuses).
 // Plain script, no build step. Text is set with textContent; HTML comes rendered (escaped) by tether.
 "use strict";
 
@@ -72,20 +73,14 @@
   document.addEventListener("DOMContentLoaded", function () {
     followAll();
     document.body.addEventListener("htmx:afterSettle", followAll);
-    document.querySelectorAll("[data-composer] textarea").forEach(function (area) {
-      area.addEventListener("keydown", function (event) {
-        if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-          event.preventDefault();
-          area.form.requestSubmit();
-        }
-      });
-    });
-    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-      form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.dataset.confirm)) {
-          event.preventDefault();
-        }
-      });
+    // Delegated: boosted forms swap the page's body, so elements come and go.
+    document.body.addEventListener("keydown", function (event) {
+      const area = event.target;
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && area instanceof HTMLTextAreaElement
+          && area.form !== null && area.form.hasAttribute("data-composer")) {
+        event.preventDefault();
+        area.form.requestSubmit();
+      }
     });
     const messages = document.getElementById("messages");
     if (messages !== null) {
