@@ -16,8 +16,10 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.connectors.conftest import connector, remote, vault_for
 from tests.connectors.servers import asking_over_http
+from tests.fakes import MemoryStore
 from tests.gateway.conftest import ASKING, asking_source, gateway_over
 from tests.gateway.processes import ME, WAIT_S, make_home, serving
+from tether.gateway.server import Gateway
 from tether.gateway.tokens import issue_token
 
 
@@ -63,6 +65,17 @@ def text_of(result: types.CallToolResult) -> str:
     return str(result.content[0].model_dump()["text"])
 
 
+def asked_rows(gateway: Gateway) -> list[tuple[str, str | None, str | None, object, object]]:
+    """The ``source.asked`` activity rows: actor, source, tool, request, outcome."""
+    store = gateway.host.store
+    assert isinstance(store, MemoryStore)
+    return [
+        (r.actor, r.source, r.tool, r.data["request"], r.data["outcome"])
+        for r in store.activity
+        if r.kind == "source.asked"
+    ]
+
+
 @pytest.mark.parametrize("source_mode", ["auto", "legacy"])
 async def test_a_local_source_asks_the_client_that_made_the_call(tmp_path: Path, source_mode: str) -> None:
     seen = TheClient()
@@ -72,9 +85,14 @@ async def test_a_local_source_asks_the_client_that_made_the_call(tmp_path: Path,
     ):
         with anyio.fail_after(WAIT_S):
             result = await client.call_tool("asker__ask", {})
+        rows = asked_rows(gateway)
     assert text_of(result) == "sampled: hello from the client; elicited: accept {'colour': 'ochre'}"
     assert seen.asked == ["sampling", "asker asks: pick a colour"]  # labelled with the source
     assert seen.logs == [("info", "asker/asker", "asking now")]
+    assert sorted(rows) == [
+        ("gateway:stdio", "asker", "ask", "elicitation", "accept"),
+        ("gateway:stdio", "asker", "ask", "sampling", "answered"),
+    ]
 
 
 async def test_a_client_without_sampling_gets_the_source_a_clear_error(tmp_path: Path) -> None:
@@ -85,11 +103,16 @@ async def test_a_client_without_sampling_gets_the_source_a_clear_error(tmp_path:
     ):
         with anyio.fail_after(WAIT_S):
             result = await client.call_tool("asker__ask", {})
+        rows = asked_rows(gateway)
     assert text_of(result) == (
         "sampled: error: the client connected to tether does not support sampling; "
         "elicited: error: the client connected to tether does not support elicitation"
     )
     assert seen.asked == []
+    assert [(request, outcome) for *_, request, outcome in rows] == [
+        ("sampling", "refused"),
+        ("elicitation", "refused"),
+    ]
 
 
 @pytest.mark.parametrize("action", ["decline", "cancel"])

@@ -8,7 +8,9 @@ who asks. Log messages pass at the levels the client asked for, under the source
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, get_args
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar, NoReturn, TypeVar, get_args
 from weakref import WeakKeyDictionary
 
 from mcp import MCPError, types
@@ -19,7 +21,12 @@ from mcp.shared.exceptions import NoBackChannelError
 from mcp.shared.message import ServerMessageMetadata
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tether.types import JSON, JSONObject
+from tether.core.activity import ActivityEvent
+from tether.core.host import Host
+from tether.errors import TetherError
+from tether.types import JSON, Actor, JSONObject
+
+logger = logging.getLogger(__name__)
 
 Context = ServerRequestContext[Any, Any]
 _LEVELS: tuple[str, ...] = get_args(types.LoggingLevel)
@@ -30,6 +37,19 @@ class _AsAnswered(BaseModel):
     """The client's result as it came, validated only by the SDK's own result check."""
 
     model_config = ConfigDict(extra="allow")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAsked(ActivityEvent):
+    """During a call (``tool``), the source asked the client of the call something."""
+
+    kind: ClassVar[str] = "source.asked"
+    request: str = ""
+    """sampling or elicitation."""
+    outcome: str = ""
+    """answered (sampling), accept, decline or cancel (elicitation), refused (tether or the
+    client could not pass it on) or failed (the client answered an error)."""
+    error: str | None = None
 
 
 class LogLevels:
@@ -49,31 +69,35 @@ class LogLevels:
 
 
 class ClientPeer:
-    """Built per gateway call (cheap: it only keeps the request context)."""
+    """Built per gateway call (cheap: it only keeps what it is given). Each request it passes
+    on, or refuses, is recorded as a ``source.asked`` activity row of the call's actor."""
 
-    __slots__ = ("_ctx", "_levels")
+    __slots__ = ("_actor", "_ctx", "_host", "_levels", "_tool")
 
-    def __init__(self, ctx: Context, levels: LogLevels) -> None:
+    def __init__(self, ctx: Context, levels: LogLevels, host: Host, actor: Actor, tool: str) -> None:
         self._ctx = ctx
         self._levels = levels
+        self._host = host
+        self._actor = actor
+        self._tool = tool
 
     async def create_message(self, source: str, params: JSONObject) -> JSONObject:
         capabilities = self._ctx.session.client_capabilities
         if capabilities is None or capabilities.sampling is None:
-            raise MCPError(types.INVALID_REQUEST, "the client connected to tether does not support sampling")
+            await self._refuse(source, "sampling", "the client connected to tether does not support sampling")
         request = types.CreateMessageRequest(params=_parse(types.CreateMessageRequestParams, params))
-        return await self._ask(request, "sampling")
+        return await self._ask(source, request, "sampling")
 
     async def elicit(self, source: str, params: JSONObject) -> JSONObject:
         capabilities = self._ctx.session.client_capabilities
         support = capabilities.elicitation if capabilities is not None else None
         if support is None:
-            raise MCPError(
-                types.INVALID_REQUEST, "the client connected to tether does not support elicitation"
+            await self._refuse(
+                source, "elicitation", "the client connected to tether does not support elicitation"
             )
         if params.get("mode") == "url" and support.url is None and support.form is not None:
-            raise MCPError(
-                types.INVALID_REQUEST, "the client connected to tether does not support URL elicitation"
+            await self._refuse(
+                source, "elicitation", "the client connected to tether does not support URL elicitation"
             )
         labelled = {**params, "message": f"{source} asks: {params.get('message', '')}"}
         request = types.ElicitRequest(
@@ -81,7 +105,7 @@ class ClientPeer:
             if labelled.get("mode", "form") == "form"
             else _parse(types.ElicitRequestURLParams, labelled)
         )
-        return await self._ask(request, "elicitation")
+        return await self._ask(source, request, "elicitation")
 
     async def log(self, source: str, level: str, logger: str | None, data: JSON) -> None:
         ctx = self._ctx
@@ -96,11 +120,14 @@ class ClientPeer:
         )
         await ctx.session.send_notification(notification, related_request_id=ctx.request_id)
 
-    async def _ask(self, request: types.CreateMessageRequest | types.ElicitRequest, what: str) -> JSONObject:
+    async def _ask(
+        self, source: str, request: types.CreateMessageRequest | types.ElicitRequest, what: str
+    ) -> JSONObject:
         ctx = self._ctx
         if not ctx.session.can_send_request:
-            raise MCPError(
-                types.INVALID_REQUEST,
+            await self._refuse(
+                source,
+                what,
                 f"the client connected to tether (MCP {ctx.protocol_version}) cannot be asked for {what} "
                 "during a call; tether passes it on to 2025-11-25 clients only",
             )
@@ -109,10 +136,25 @@ class ClientPeer:
                 request, _AsAnswered, metadata=ServerMessageMetadata(related_request_id=ctx.request_id)
             )
         except NoBackChannelError:
-            raise MCPError(
-                types.INVALID_REQUEST, f"the client connected to tether has gone: no {what} possible"
-            ) from None
-        return answer.model_dump(by_alias=True, exclude_none=True, mode="json")
+            await self._refuse(source, what, f"the client connected to tether has gone: no {what} possible")
+        except MCPError as error:
+            await self._record(source, what, "failed", error.message)
+            raise
+        answered = answer.model_dump(by_alias=True, exclude_none=True, mode="json")
+        action = answered.get("action")
+        await self._record(source, what, action if isinstance(action, str) else "answered")
+        return answered
+
+    async def _refuse(self, source: str, what: str, why: str) -> NoReturn:
+        await self._record(source, what, "refused", why)
+        raise MCPError(types.INVALID_REQUEST, why)
+
+    async def _record(self, source: str, what: str, outcome: str, error: str | None = None) -> None:
+        event = SourceAsked(source=source, tool=self._tool, request=what, outcome=outcome, error=error)
+        try:
+            await self._host.record(event, actor=self._actor)
+        except TetherError as failure:  # the answer still goes back; the log says why it could not
+            logger.warning("could not record that source '%s' asked for %s: %s", source, what, failure)
 
 
 def connection_of(session: ServerSession) -> object:

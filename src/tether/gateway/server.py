@@ -196,7 +196,7 @@ class Gateway:
 
         reset = call_progress.set(forward_progress)
         # The source of the call may ask this client (gateway/peer.py): one object, no await.
-        reset_peer = call_peer.set(ClientPeer(ctx, self._log_levels))
+        reset_peer = call_peer.set(ClientPeer(ctx, self._log_levels, self.host, caller.actor, tool.name))
         try:
             result = await self.host.call_tool(
                 caller.actor, tool.qualified_name, arguments, approvers=approvers
