@@ -10,7 +10,8 @@ import pytest
 
 STRICT = os.environ.get("TETHER_TEST_STRICT") == "1"
 
-pytest_plugins = ["tests.mcpb_cli"]  # the `mcpb` fixture: the reference CLI from npm
+# `mcpb`: the reference CLI from npm; `postgres_cluster`, `postgres_url`: a throwaway PostgreSQL.
+pytest_plugins = ["tests.mcpb_cli", "tests.postgres"]
 
 
 @pytest.fixture

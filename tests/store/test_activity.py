@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from tether.store import SqlStore, open_store
 from tether.store.chain import COLUMNS, VERIFY_BATCH_ROWS, hash_from_text
 from tether.store.rows import activity_values
 
-from .samples import insert_sealed_chain, raw_database
+from .samples import RawError, insert_sealed_chain, raw_database
 
 
 async def _log(store: SqlStore, rows: int) -> None:
@@ -54,9 +53,9 @@ async def test_appended_records_read_back_equal_in_seq_order(store: SqlStore) ->
     assert await store.records() == written
 
 
-async def test_a_stored_record_hashes_to_its_stored_hash(store: SqlStore, data_dir: Path) -> None:
+async def test_a_stored_record_hashes_to_its_stored_hash(store: SqlStore, location: Path | str) -> None:
     await store.append(PolicyChanged(source="notes", tool="search", effect="allow"), actor="cli")
-    async with await open_store(data_dir) as reopened:
+    async with await open_store(location) as reopened:
         (record,) = await reopened.records()
     assert record.at.tzinfo is not None
     assert record.hash == record_hash(
@@ -114,25 +113,25 @@ async def test_an_untouched_log_verifies(store: SqlStore) -> None:
 
 
 async def test_a_log_longer_than_one_batch_verifies_and_a_break_in_a_later_batch_is_named(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     await _log(store, 3)
-    insert_sealed_chain(data_dir, 2 * VERIFY_BATCH_ROWS + 7)
+    insert_sealed_chain(location, 2 * VERIFY_BATCH_ROWS + 7)
     await _log(store, 3)
     report = await store.verify()
     assert report.is_intact
     assert report.checked == 2 * VERIFY_BATCH_ROWS + 13
 
     broken = VERIFY_BATCH_ROWS + 42
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("UPDATE activity SET actor = 'someone-else' WHERE seq = ?", (broken,))
     report = await store.verify()
     assert (report.first_broken_seq, report.checked) == (broken, broken - 1)
 
 
-async def test_an_edited_row_is_named(store: SqlStore, data_dir: Path) -> None:
+async def test_an_edited_row_is_named(store: SqlStore, location: Path | str) -> None:
     await _log(store, 6)
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("""UPDATE activity SET data = replace(data, '"n":4', '"n":40') WHERE seq = 4""")
     report = await store.verify()
     assert report.first_broken_seq == 4
@@ -140,46 +139,53 @@ async def test_an_edited_row_is_named(store: SqlStore, data_dir: Path) -> None:
 
 
 async def test_the_effect_column_cannot_be_edited_apart_from_the_hashed_data(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     await _log(store, 2)
-    with raw_database(data_dir) as db, pytest.raises(sqlite3.OperationalError, match="generated column"):
+    refused = "generated column|can only be updated to DEFAULT"  # SQLite's words, PostgreSQL's
+    with pytest.raises(RawError, match=refused), raw_database(location) as db:
         db.execute("UPDATE activity SET effect = 'block' WHERE seq = 2")
     assert [r.seq for r in await store.records(ActivityFilter(effect="allow"))] == [1, 2]
 
 
-async def test_a_deleted_middle_row_is_named_by_the_row_after_it(store: SqlStore, data_dir: Path) -> None:
+async def test_a_deleted_middle_row_is_named_by_the_row_after_it(
+    store: SqlStore, location: Path | str
+) -> None:
     await _log(store, 6)
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("DELETE FROM activity WHERE seq = 3")
     assert (await store.verify()).first_broken_seq == 4
 
 
-async def test_a_truncated_tail_is_named_by_its_first_missing_row(store: SqlStore, data_dir: Path) -> None:
+async def test_a_truncated_tail_is_named_by_its_first_missing_row(
+    store: SqlStore, location: Path | str
+) -> None:
     await _log(store, 6)
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("DELETE FROM activity WHERE seq >= 5")
     report = await store.verify()
     assert (report.first_broken_seq, report.checked) == (5, 4)
 
 
-async def test_a_log_emptied_entirely_is_named_from_its_first_row(store: SqlStore, data_dir: Path) -> None:
+async def test_a_log_emptied_entirely_is_named_from_its_first_row(
+    store: SqlStore, location: Path | str
+) -> None:
     await _log(store, 2)
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("DELETE FROM activity")
     assert (await store.verify()).first_broken_seq == 1
 
 
-async def test_reordered_rows_are_named(store: SqlStore, data_dir: Path) -> None:
+async def test_reordered_rows_are_named(store: SqlStore, location: Path | str) -> None:
     await _log(store, 6)
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("UPDATE activity SET seq = -1 WHERE seq = 3")
         db.execute("UPDATE activity SET seq = 3 WHERE seq = 4")
         db.execute("UPDATE activity SET seq = 4 WHERE seq = -1")
     assert (await store.verify()).first_broken_seq == 3
 
 
-async def test_a_row_slipped_in_past_the_head_is_named(store: SqlStore, data_dir: Path) -> None:
+async def test_a_row_slipped_in_past_the_head_is_named(store: SqlStore, location: Path | str) -> None:
     await _log(store, 3)
     (last,) = await store.records(ActivityFilter(newest_first=True, limit=1))
     forged = seal(
@@ -190,7 +196,7 @@ async def test_a_row_slipped_in_past_the_head_is_named(store: SqlStore, data_dir
         prev_hash=last.hash,
     )
     values = activity_values(forged)
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute(
             f"INSERT INTO activity ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
             tuple(values.values()),
@@ -199,12 +205,12 @@ async def test_a_row_slipped_in_past_the_head_is_named(store: SqlStore, data_dir
 
 
 async def test_a_log_rewritten_with_fresh_hashes_is_caught_by_the_head(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     await _log(store, 3)
     originals = await store.records()
     prev_hash = GENESIS_HASH
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         for record in originals:
             event = ToolCalled(source="notes", tool="search", arguments={"n": -record.seq}, effect="allow")
             forged = seal(event, actor="cli", at=record.at, seq=record.seq, prev_hash=prev_hash)
@@ -216,16 +222,18 @@ async def test_a_log_rewritten_with_fresh_hashes_is_caught_by_the_head(
     assert (await store.verify()).first_broken_seq == 3
 
 
-async def test_appends_after_reopening_continue_the_chain(data_dir: Path) -> None:
-    async with await open_store(data_dir) as store:
+async def test_appends_after_reopening_continue_the_chain(location: Path | str) -> None:
+    async with await open_store(location) as store:
         await _log(store, 2)
-    async with await open_store(data_dir) as store:
+    async with await open_store(location) as store:
         record = await store.append(SourceAdded(source="files"), actor="cli")
         assert record.seq == 3
         assert (await store.verify()).is_intact
 
 
-async def test_the_quick_hash_of_every_stored_row_is_its_record_hash(store: SqlStore, data_dir: Path) -> None:
+async def test_the_quick_hash_of_every_stored_row_is_its_record_hash(
+    store: SqlStore, location: Path | str
+) -> None:
     await store.append(SourceAdded(source="notes", config={"env": {"LANG": "C"}}), actor="cli")
     await store.append(
         ToolCalled(
@@ -240,8 +248,8 @@ async def test_the_quick_hash_of_every_stored_row_is_its_record_hash(store: SqlS
         actor="gateway:tok:1",
     )
     await store.append(ToolsChanged(source="notes", changed=("search",)), actor="source:notes")
-    insert_sealed_chain(data_dir, 2)  # whole-second timestamps: isoformat() has no microseconds
-    with raw_database(data_dir) as db:
+    insert_sealed_chain(location, 2)  # whole-second timestamps: isoformat() has no microseconds
+    with raw_database(location) as db:
         stored = db.execute(
             f"SELECT {', '.join(c.name for c in COLUMNS)} FROM activity ORDER BY seq"
         ).fetchall()

@@ -51,7 +51,7 @@ async def test_a_second_resolve_loses_and_changes_nothing(store: SqlStore) -> No
 
 
 async def test_two_concurrent_resolves_from_two_stores_have_exactly_one_winner(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     winners: dict[str, list[str]] = {}
 
@@ -59,7 +59,7 @@ async def test_two_concurrent_resolves_from_two_stores_have_exactly_one_winner(
         if await on.resolve_approval(approval_id, verdict, who):
             winners.setdefault(approval_id, []).append(who)
 
-    async with await open_store(data_dir) as other:
+    async with await open_store(location) as other:
         for n in range(20):
             approval_id = f"race-{n}"
             await store.create_approval(approval_request(approval_id))
@@ -93,14 +93,14 @@ async def test_pending_approvals_lists_only_undecided_ones_oldest_first(store: S
     assert [p.request for p in await store.pending_approvals()] == [older, newer]
 
 
-async def test_waiting_returns_the_verdict_another_store_sets(store: SqlStore, data_dir: Path) -> None:
+async def test_waiting_returns_the_verdict_another_store_sets(store: SqlStore, location: Path | str) -> None:
     await store.create_approval(approval_request())
     seen: list[Verdict] = []
 
     async def wait() -> None:
         seen.append(await store.wait_for_verdict("a1"))
 
-    async with await open_store(data_dir) as other:
+    async with await open_store(location) as other:
         with anyio.fail_after(10):
             async with anyio.create_task_group() as tg:
                 tg.start_soon(wait)

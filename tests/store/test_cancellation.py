@@ -13,9 +13,9 @@ from .samples import insert_sealed_chain
 
 
 async def test_cancelling_callers_mid_query_leaves_no_driver_task_behind(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
-    insert_sealed_chain(data_dir, 10)
+    insert_sealed_chain(location, 10)
     tasks_before = asyncio.all_tasks()
     with anyio.fail_after(30):
         for step in range(400):  # cancel at many points through a query

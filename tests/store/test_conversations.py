@@ -54,10 +54,10 @@ async def test_a_new_conversation_saved_without_history_has_an_empty_one(store: 
     assert [c.id for c in await store.list_conversations()] == ["c1"]
 
 
-async def test_a_checkpoint_is_committed_when_save_returns(data_dir: Path, store: SqlStore) -> None:
+async def test_a_checkpoint_is_committed_when_save_returns(location: Path | str, store: SqlStore) -> None:
     await store.save_conversation(_conversation(pending={"call-1": "a1"}), history="[2]")
     # Another connection (another tether process, or this one after a restart) sees it at once.
-    async with await open_store(data_dir) as other:
+    async with await open_store(location) as other:
         assert (await other.get_conversation("c1")).pending == {"call-1": "a1"}
         assert await other.conversation_history("c1") == "[2]"
     await store.delete_conversation("c1")

@@ -1,4 +1,4 @@
-"""What every call reads and writes on SQLite: fresh after any other writer, whole when a lock is held."""
+"""What every call reads and writes: fresh after any other writer, whole when a lock is held (SQLite)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import anyio
+import pytest
 from anyio.lowlevel import checkpoint
 
 from tether.core.activity import ToolCalled
@@ -35,24 +36,26 @@ def write_lock_held(data_dir: Path) -> Generator[sqlite3.Connection]:
 
 
 async def test_a_policy_set_through_another_connection_applies_to_the_next_read(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     assert await store.get_policy("notes", "search") == ToolPolicy()
-    async with await open_store(data_dir) as other:
+    async with await open_store(location) as other:
         await other.set_effect("notes", "search", Effect.BLOCK)
         assert (await store.get_policy("notes", "search")).effect is Effect.BLOCK
         await other.set_pin("notes", "search", SEARCH, definition_hash(SEARCH))
         assert await store.get_policy("notes", "search") == ToolPolicy(
             Effect.BLOCK, SEARCH, definition_hash(SEARCH)
         )
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("UPDATE policies SET effect = 'allow'")
     assert (await store.get_policy("notes", "search")).effect is Effect.ALLOW
 
 
-async def test_a_setting_changed_elsewhere_applies_to_the_next_read(store: SqlStore, data_dir: Path) -> None:
+async def test_a_setting_changed_elsewhere_applies_to_the_next_read(
+    store: SqlStore, location: Path | str
+) -> None:
     assert await store.get_setting("policy.rules") is None
-    async with await open_store(data_dir) as other:
+    async with await open_store(location) as other:
         await other.set_setting("policy.rules", ["ask-destructive"])
     assert await store.get_setting("policy.rules") == ["ask-destructive"]
 
@@ -73,6 +76,7 @@ async def test_a_cached_value_handed_out_is_the_callers_own(store: SqlStore) -> 
     assert await store.get_setting("ui") == {"zoom": 1}
 
 
+@pytest.mark.sqlite_only
 async def test_appends_wait_for_a_lock_held_elsewhere_then_all_commit_in_order(
     store: SqlStore, data_dir: Path
 ) -> None:
@@ -95,6 +99,7 @@ async def test_appends_wait_for_a_lock_held_elsewhere_then_all_commit_in_order(
     assert (await store.verify()).is_intact
 
 
+@pytest.mark.sqlite_only
 async def test_a_cancelled_append_still_commits_and_leaves_nothing_running(
     store: SqlStore, data_dir: Path
 ) -> None:
@@ -115,8 +120,10 @@ async def test_a_cancelled_append_still_commits_and_leaves_nothing_running(
     assert (await store.verify()).is_intact
 
 
-async def test_two_stores_on_one_database_append_into_one_chain(store: SqlStore, data_dir: Path) -> None:
-    async with await open_store(data_dir) as other:
+async def test_two_stores_on_one_database_append_into_one_chain(
+    store: SqlStore, location: Path | str
+) -> None:
+    async with await open_store(location) as other:
 
         async def append(into: SqlStore, name: str) -> None:
             for n in range(50):
@@ -131,6 +138,7 @@ async def test_two_stores_on_one_database_append_into_one_chain(store: SqlStore,
     assert (report.is_intact, report.checked) == (True, 100)
 
 
+@pytest.mark.sqlite_only
 async def test_closing_the_store_stops_its_checkpoint_thread(data_dir: Path) -> None:
     async with await open_store(data_dir) as store:
         await store.append(ToolCalled(source="notes", tool="search"), actor="cli")

@@ -1,4 +1,4 @@
-"""Two real tether processes writing to one data dir lose nothing and keep the chain whole."""
+"""Two real tether processes writing to one database lose nothing and keep the chain whole."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ WRITER = Path(__file__).with_name("writer.py")
 ROWS = 200
 
 
-async def test_two_processes_appending_and_setting_policies_lose_nothing(data_dir: Path) -> None:
+async def test_two_processes_appending_and_setting_policies_lose_nothing(location: Path | str) -> None:
     summaries: dict[str, dict[str, int]] = {}
     with anyio.fail_after(90):
         async with (
-            await _start_writer(data_dir, "a") as a,
-            await _start_writer(data_dir, "b") as b,
+            await _start_writer(location, "a") as a,
+            await _start_writer(location, "b") as b,
         ):
             writers = {"a": a, "b": b}
             outputs = {name: BufferedByteReceiveStream(_stdout(p)) for name, p in writers.items()}
@@ -39,7 +39,7 @@ async def test_two_processes_appending_and_setting_policies_lose_nothing(data_di
                 summaries[name] = json.loads(await _line(output, writers[name]))
                 assert await writers[name].wait() == 0, await _stderr(writers[name])
 
-    async with await open_store(data_dir) as store:
+    async with await open_store(location) as store:
         records = await store.records()
         assert len(records) == 2 * ROWS
         assert [r.seq for r in records] == list(range(1, 2 * ROWS + 1))
@@ -60,9 +60,9 @@ async def test_two_processes_appending_and_setting_policies_lose_nothing(data_di
     assert sum(s["saw_no_previous"] for s in summaries.values()) == 1
 
 
-async def _start_writer(data_dir: Path, name: str) -> anyio.abc.Process:
+async def _start_writer(location: Path | str, name: str) -> anyio.abc.Process:
     return await anyio.open_process(
-        [sys.executable, str(WRITER), str(data_dir), name, str(ROWS)],
+        [sys.executable, str(WRITER), str(location), name, str(ROWS)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -27,9 +27,9 @@ async def _seqs(store: SqlStore) -> list[int]:
 
 
 async def test_pruning_by_age_removes_the_old_rows_and_records_the_prune(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
-    insert_sealed_chain(data_dir, 30)
+    insert_sealed_chain(location, 30)
     await _log(store, 5)
     pruned = await store.prune(older_than=CUTOFF, actor="cli:alice")
     assert pruned is not None
@@ -52,8 +52,8 @@ async def test_pruning_by_count_keeps_the_newest_rows(store: SqlStore) -> None:
     assert (await store.verify()).is_intact
 
 
-async def test_with_both_limits_a_row_goes_when_either_says_so(store: SqlStore, data_dir: Path) -> None:
-    insert_sealed_chain(data_dir, 3)
+async def test_with_both_limits_a_row_goes_when_either_says_so(store: SqlStore, location: Path | str) -> None:
+    insert_sealed_chain(location, 3)
     await _log(store, 5)
     pruned = await store.prune(older_than=CUTOFF, keep_rows=2, actor="cli")
     assert pruned is not None
@@ -61,13 +61,13 @@ async def test_with_both_limits_a_row_goes_when_either_says_so(store: SqlStore, 
     assert await _seqs(store) == [7, 8, 9]
 
 
-async def test_pruning_nothing_changes_nothing(store: SqlStore, data_dir: Path) -> None:
+async def test_pruning_nothing_changes_nothing(store: SqlStore, location: Path | str) -> None:
     assert await store.prune(keep_rows=5, actor="cli") is None
     await _log(store, 3)
     assert await store.prune(keep_rows=3, actor="cli") is None
     assert await store.prune(older_than=OLD, actor="cli") is None
     assert await _seqs(store) == [1, 2, 3]
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         assert db.execute("SELECT count(*) FROM activity_checkpoint").fetchone() == (0,)
     assert (await store.verify()).checked == 3
 
@@ -80,10 +80,10 @@ async def test_a_prune_needs_a_limit(store: SqlStore) -> None:
 
 
 async def test_the_age_limit_removes_only_a_prefix_when_the_clock_went_backwards(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     await _log(store, 2)  # now
-    insert_sealed_chain(data_dir, 2)  # "2026-01-01": a clock set back
+    insert_sealed_chain(location, 2)  # "2026-01-01": a clock set back
     await _log(store, 1)
     assert await store.prune(older_than=CUTOFF, actor="cli") is None  # row 1 is new: nothing before it
     assert await _seqs(store) == [1, 2, 3, 4, 5]
@@ -100,40 +100,40 @@ async def test_prunes_in_a_row_each_start_the_log_later(store: SqlStore) -> None
     assert (await store.verify()).is_intact
 
 
-async def test_an_edit_after_a_prune_is_still_named(store: SqlStore, data_dir: Path) -> None:
+async def test_an_edit_after_a_prune_is_still_named(store: SqlStore, location: Path | str) -> None:
     await _log(store, 8)
     await store.prune(keep_rows=4, actor="cli")
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("UPDATE activity SET actor = 'mallory' WHERE seq = 6")
     report = await store.verify()
     assert (report.first_broken_seq, report.checked) == (6, 1)
 
 
 async def test_the_first_row_after_the_checkpoint_cannot_be_removed_unseen(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     await _log(store, 8)
     await store.prune(keep_rows=4, actor="cli")
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("DELETE FROM activity WHERE seq = 5")
     assert (await store.verify()).first_broken_seq == 6
 
 
-async def test_a_truncated_tail_after_a_prune_is_named(store: SqlStore, data_dir: Path) -> None:
+async def test_a_truncated_tail_after_a_prune_is_named(store: SqlStore, location: Path | str) -> None:
     await _log(store, 8)
     await store.prune(keep_rows=4, actor="cli")
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("DELETE FROM activity WHERE seq >= 8")
     report = await store.verify()
     assert (report.first_broken_seq, report.checked) == (8, 3)
 
 
 async def test_rows_removed_by_hand_behind_a_forged_checkpoint_are_caught(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     await _log(store, 8)
     await store.prune(keep_rows=6, actor="cli")  # the checkpoint is row 2; row 9 records it
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         (row_4_hash,) = db.execute("SELECT hash FROM activity WHERE seq = 4").fetchone()
         db.execute("DELETE FROM activity WHERE seq <= 4")
         db.execute("INSERT INTO activity_checkpoint VALUES (4, ?, '2026-01-01', 2)", (row_4_hash,))
@@ -142,10 +142,10 @@ async def test_rows_removed_by_hand_behind_a_forged_checkpoint_are_caught(
     assert "prune" in report.problem
 
 
-async def test_rows_slipped_in_before_the_checkpoint_are_named(store: SqlStore, data_dir: Path) -> None:
+async def test_rows_slipped_in_before_the_checkpoint_are_named(store: SqlStore, location: Path | str) -> None:
     await _log(store, 6)
     await store.prune(keep_rows=3, actor="cli")
-    with raw_database(data_dir) as db:  # a forged "old" row where pruned ones used to be
+    with raw_database(location) as db:  # a forged "old" row where pruned ones used to be
         db.execute(
             "INSERT INTO activity (seq, at, kind, actor, source, tool, data, prev_hash, hash) "
             "SELECT 1, at, kind, actor, source, tool, data, prev_hash, hash FROM activity WHERE seq = 4"
@@ -153,9 +153,9 @@ async def test_rows_slipped_in_before_the_checkpoint_are_named(store: SqlStore, 
     assert (await store.verify()).first_broken_seq == 1
 
 
-async def test_a_broken_stretch_is_not_pruned(store: SqlStore, data_dir: Path) -> None:
+async def test_a_broken_stretch_is_not_pruned(store: SqlStore, location: Path | str) -> None:
     await _log(store, 6)
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         db.execute("UPDATE activity SET actor = 'mallory' WHERE seq = 2")
     with pytest.raises(ChainBroken) as caught:
         await store.prune(keep_rows=2, actor="cli")
@@ -164,8 +164,8 @@ async def test_a_broken_stretch_is_not_pruned(store: SqlStore, data_dir: Path) -
     assert (await store.verify()).first_broken_seq == 2
 
 
-async def test_appends_after_a_prune_continue_the_chain(store: SqlStore, data_dir: Path) -> None:
-    insert_sealed_chain(data_dir, 5)
+async def test_appends_after_a_prune_continue_the_chain(store: SqlStore, location: Path | str) -> None:
+    insert_sealed_chain(location, 5)
     await store.prune(older_than=CUTOFF, actor="cli")
     record = await store.append(ToolCalled(source="notes", tool="search"), actor="cli")
     assert record.seq == 7

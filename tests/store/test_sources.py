@@ -23,11 +23,11 @@ async def test_an_added_source_reads_back_equal(store: SqlStore) -> None:
     assert (await store.get_source("notes")).args == ("-m", "notes_server", "--verbose")
 
 
-async def test_a_source_survives_reopening_the_store(data_dir: Path) -> None:
+async def test_a_source_survives_reopening_the_store(location: Path | str) -> None:
     remote = SourceConfig(name="linear", kind=SourceKind.HTTP, url="https://mcp.linear.app/mcp")
-    async with await open_store(data_dir) as store:
+    async with await open_store(location) as store:
         await store.add_source(remote)
-    async with await open_store(data_dir) as store:
+    async with await open_store(location) as store:
         assert await store.list_sources() == [remote]
 
 
@@ -55,13 +55,13 @@ async def test_an_unknown_source_cannot_be_read_updated_or_removed(store: SqlSto
 
 
 async def test_updating_a_source_replaces_its_config_but_not_its_creation_time(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     await store.add_source(stdio_source())
     changed = dataclasses.replace(stdio_source(), is_enabled=True, args=(), env={}, call_timeout_s=5.0)
     await store.update_source(changed)
     assert await store.get_source("notes") == changed
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         created_at, updated_at = db.execute("SELECT created_at, updated_at FROM sources").fetchone()
     assert created_at <= updated_at
 
@@ -101,10 +101,10 @@ async def test_a_source_never_seen_has_no_known_tools(store: SqlStore) -> None:
 
 
 async def test_the_stored_definition_hash_changes_with_any_part_of_a_tool(
-    store: SqlStore, data_dir: Path
+    store: SqlStore, location: Path | str
 ) -> None:
     await store.save_tools("notes", [SEARCH])
-    with raw_database(data_dir) as db:
+    with raw_database(location) as db:
         (stored,) = db.execute("SELECT definition_hash FROM tools").fetchone()
     assert stored == definition_hash(SEARCH)
     assert definition_hash(dataclasses.replace(SEARCH, description="Exfiltrate the notes.")) != stored

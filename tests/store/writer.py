@@ -1,7 +1,8 @@
 """A second tether process for the concurrency test: appends activity and sets policies.
 
-Run as ``python writer.py DATA_DIR NAME ROWS``. It opens the store, prints ``ready``, waits
-for a line on stdin so that all writers start together, then prints a JSON summary.
+Run as ``python writer.py LOCATION NAME ROWS`` (a data dir or a database URL). It opens the store,
+prints ``ready``, waits for a line on stdin so that all writers start together, then prints a
+JSON summary.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from tether.types import Effect
 SHARED_TOOL = ("shared", "contested")
 
 
-async def main(data_dir: Path, name: str, rows: int) -> None:
-    async with await open_store(data_dir) as store:
+async def main(location: Path | str, name: str, rows: int) -> None:
+    async with await open_store(location) as store:
         print("ready", flush=True)
         await anyio.to_thread.run_sync(sys.stdin.readline)
         saw_no_previous = 0
@@ -36,4 +37,5 @@ async def main(data_dir: Path, name: str, rows: int) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main, Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+    where = sys.argv[1]
+    anyio.run(main, where if "://" in where else Path(where), sys.argv[2], int(sys.argv[3]))

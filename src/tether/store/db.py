@@ -117,11 +117,19 @@ async def _connect(location: Path | str) -> Database:
     if isinstance(location, str) and "://" in location:
         try:
             where = database_url(location).render_as_string(hide_password=True)
-        except ArgumentError as error:
-            raise StoreError(f"cannot read the database URL: {error}") from error
+        except (ArgumentError, ValueError):
+            # The parser's message repeats the URL, password included: say only what to write.
+            raise StoreError(
+                "cannot read the database URL: write it as postgresql://USER:PASSWORD@HOST:5432/DATABASE"
+            ) from None
         try:
             return Database.connect(location, where=where)
-        except (ArgumentError, ImportError) as error:
+        except ImportError as error:
+            raise StoreError(
+                f"cannot use the database {where}: its driver is not installed ({error.name}): "
+                "install tether with the team extra, e.g. `pip install 'tether[team]'`"
+            ) from error
+        except ArgumentError as error:
             raise StoreError(f"cannot use the database URL {where}: {error}") from error
     data_dir = Path(location)
     database = await anyio.to_thread.run_sync(_prepare_data_dir, data_dir)

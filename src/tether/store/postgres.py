@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tether.errors import StoreError
 from tether.store.engine import Database, T, Work
 
 
@@ -52,5 +53,11 @@ class PostgresDatabase(Database):
         # Cancelling a driver call half-way makes SQLAlchemy throw the connection away; each
         # transaction is short, so the caller is cancelled after it instead.
         with anyio.CancelScope(shield=True), self.translated_errors():
-            return await run()
+            try:
+                return await run()
+            except OSError as error:  # asyncpg raises these as they are when connecting fails
+                raise StoreError(
+                    f"cannot reach the database {self.where} ({error.strerror or error}): check that "
+                    "PostgreSQL runs there and that TETHER_DATABASE_URL names the right host and port"
+                ) from error
         raise AssertionError("unreachable: neither scope swallows an exception")
