@@ -1,4 +1,5 @@
-"""Conversations in the store: on SQLite a save goes through the lane, and reads back as it went in."""
+"""Conversations in the store read back as they went in: on SQLite saved through the lane, on
+PostgreSQL through the engine."""
 
 from __future__ import annotations
 
