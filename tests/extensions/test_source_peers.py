@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import anyio
+import anyio.to_thread
 import pytest
+from mcp import types
+from mcp.client.session import ClientRequestContext
 
 from tests.extensions.conftest import WAIT_S, running, server_config
 from tests.fakes import RecordingPeer
 from tether.core.tools import call_peer, call_progress
 from tether.extensions.runner import ConnectMode, StdioSource
+from tether.types import JSONObject
+from tether.wire.peers import SourcePeers
 
 pytestmark = pytest.mark.anyio
 
@@ -108,3 +114,35 @@ async def test_a_2026_server_asks_exactly_the_client_of_its_call(tmp_path: Path)
         text = await _while_another_call_runs(source, peer)
     assert text == "sampled: hi from the model; elicited: accept {'colour': 'teal'}"
     assert [what for what, _, _ in peer.asked] == ["sampling", "elicitation"]
+
+
+async def test_time_spent_waiting_on_the_client_does_not_count_toward_the_call_timeout() -> None:
+    waited: list[float] = []
+
+    class SlowPeer(RecordingPeer):
+        async def elicit(self, source: str, params: JSONObject) -> JSONObject:
+            started = anyio.current_time()
+            with anyio.fail_after(WAIT_S):
+                await anyio.to_thread.run_sync(lambda: None)  # a real round trip, however short
+            waited.append(anyio.current_time() - started)
+            return await super().elicit(source, params)
+
+    peers = SourcePeers("asker")
+    token = call_peer.set(SlowPeer())
+    try:
+        call = peers.begin()
+    finally:
+        call_peer.reset(token)
+    assert call is not None
+    params = types.ElicitRequestFormParams(
+        message="pick", requested_schema={"type": "object", "properties": {}}
+    )
+    timeout = anyio.CancelScope(deadline=anyio.current_time() + WAIT_S)
+    call.timeout = timeout
+    deadline = timeout.deadline
+    answer: object = None
+    with timeout:
+        answer = await peers.elicitation(cast(ClientRequestContext, None), params)
+    peers.end(call)
+    assert isinstance(answer, types.ElicitResult)
+    assert timeout.deadline - deadline >= waited[0] > 0

@@ -201,9 +201,11 @@ class RemoteSource:
         async def call(client: Client) -> types.CallToolResult:
             return await client.call_tool(name, dict(arguments), progress_callback=progress)
 
-        peer = self._peers.begin()
+        asking = self._peers.begin()
         try:
-            with anyio.fail_after(timeout_s):
+            with anyio.fail_after(timeout_s) as timeout:
+                if asking is not None:
+                    asking.timeout = timeout
                 result = await self._request(call, f"the call to '{name}'", may_retry=True)
         except TimeoutError:
             raise SourceTimeout(
@@ -218,7 +220,7 @@ class RemoteSource:
                 f"connector '{self.name}' sent a result for '{name}' tether cannot read: {error}"
             ) from None
         finally:
-            self._peers.end(peer)
+            self._peers.end(asking)
         return to_tool_result(result)
 
     async def get_prompt(self, name: str, arguments: Mapping[str, str]) -> JSONObject:

@@ -185,9 +185,11 @@ class StdioSource:
             )
         timeout_s = self.config.call_timeout_s
         result: types.CallToolResult | None = None
-        peer = self._peers.begin()
+        asking = self._peers.begin()
         try:
-            with anyio.move_on_after(timeout_s):
+            with anyio.move_on_after(timeout_s) as timeout:
+                if asking is not None:
+                    asking.timeout = timeout
                 result = await live.client.call_tool(
                     name, dict(arguments), progress_callback=call_progress.get()
                 )
@@ -208,7 +210,7 @@ class StdioSource:
                 f"source '{self.name}' sent a result for '{name}' tether cannot read: {error}"
             ) from None
         finally:
-            self._peers.end(peer)
+            self._peers.end(asking)
         if result is None:
             reason = f"a call to '{name}' took longer than {timeout_s:g} s"
             self._lose(live, reason)

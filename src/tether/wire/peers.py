@@ -9,8 +9,11 @@ with no such call (the chat, the CLI, or no call at all) the server gets an MCP 
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import Any
 
+import anyio
 from mcp import MCPError, types
 from mcp.client.session import ClientRequestContext
 from pydantic import BaseModel, ValidationError
@@ -19,7 +22,7 @@ from tether.core.tools import CallPeer, call_peer
 from tether.errors import TetherError
 from tether.types import JSONObject
 
-__all__ = ["PASSED_LOG_LEVEL", "SourcePeers"]
+__all__ = ["PASSED_LOG_LEVEL", "PeerCall", "SourcePeers"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,26 @@ SamplingAnswer = types.CreateMessageResult | types.CreateMessageResultWithTools 
 
 def _as_json(model: BaseModel) -> JSONObject:
     return model.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class PeerCall:
+    """One running call a client waits on, and the scope that times it out (when set)."""
+
+    __slots__ = ("peer", "timeout")
+
+    def __init__(self, peer: CallPeer) -> None:
+        self.peer = peer
+        self.timeout: anyio.CancelScope | None = None
+
+    @contextmanager
+    def paused(self) -> Generator[None]:
+        """While the client's user or model answers, the call's timeout does not run."""
+        started = anyio.current_time()
+        try:
+            yield
+        finally:
+            if self.timeout is not None:
+                self.timeout.deadline += anyio.current_time() - started
 
 
 class SourcePeers:
@@ -45,22 +68,25 @@ class SourcePeers:
     def __init__(self, source: str) -> None:
         self.source = source
         self._running = 0
-        self._peers: list[CallPeer] = []
+        self._calls: list[PeerCall] = []
 
-    # -- the call path (cheap: no await) --------------------------------------------------
+    # -- the call path (cheap: no await, nothing made for a call nobody waits on) ---------
 
-    def begin(self) -> CallPeer | None:
-        """A call starts: note it and the peer waiting on it (if any). Pair with ``end``."""
+    def begin(self) -> PeerCall | None:
+        """A call starts: note it, and the peer waiting on it if any. Pair with ``end``; give
+        the returned call its timeout scope, so time spent waiting on the peer is not counted."""
         self._running += 1
         peer = call_peer.get()
-        if peer is not None:
-            self._peers.append(peer)
-        return peer
+        if peer is None:
+            return None
+        call = PeerCall(peer)
+        self._calls.append(call)
+        return call
 
-    def end(self, peer: CallPeer | None) -> None:
+    def end(self, call: PeerCall | None) -> None:
         self._running -= 1
-        if peer is not None:
-            self._peers.remove(peer)
+        if call is not None:
+            self._calls.remove(call)
 
     # -- the session's callbacks ----------------------------------------------------------
 
@@ -68,8 +94,9 @@ class SourcePeers:
         self, context: ClientRequestContext, params: types.CreateMessageRequestParams
     ) -> SamplingAnswer:
         try:
-            peer = self._peer_for("sampling")
-            answer = await peer.create_message(self.source, _as_json(params))
+            call = self._call_for("sampling")
+            with call.paused():
+                answer = await call.peer.create_message(self.source, _as_json(params))
             if isinstance(answer.get("content"), list):
                 return types.CreateMessageResultWithTools.model_validate(answer)
             return types.CreateMessageResult.model_validate(answer)
@@ -86,8 +113,10 @@ class SourcePeers:
         self, context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult | types.ErrorData:
         try:
-            peer = self._peer_for("elicitation")
-            return types.ElicitResult.model_validate(await peer.elicit(self.source, _as_json(params)))
+            call = self._call_for("elicitation")
+            with call.paused():
+                answer = await call.peer.elicit(self.source, _as_json(params))
+            return types.ElicitResult.model_validate(answer)
         except MCPError as error:
             return error.error
         except TetherError as error:
@@ -101,7 +130,7 @@ class SourcePeers:
     async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
         """Pass a log message to the client of the running call; without one, drop it."""
         try:
-            peer = self._peer_for("logging")
+            peer = self._call_for("logging").peer
         except MCPError:
             logger.debug("source '%s' logged outside a gateway call: %s", self.source, params.data)
             return
@@ -111,15 +140,17 @@ class SourcePeers:
         except Exception as error:  # a client that went away must not end the source's session
             logger.debug("could not pass a log message of source '%s' on: %s", self.source, error)
 
-    def _peer_for(self, what: str) -> CallPeer:
+    def _call_for(self, what: str) -> PeerCall:
         peer = call_peer.get()
-        if peer is not None and any(peer is running for running in self._peers):
-            return peer  # 2026-07-28: the request came inside the call's own result
-        if self._running == 1 and len(self._peers) == 1:
-            return self._peers[0]
+        if peer is not None:
+            for call in self._calls:
+                if call.peer is peer:
+                    return call  # 2026-07-28: the request came inside the call's own result
+        if self._running == 1 and len(self._calls) == 1:
+            return self._calls[0]
         if self._running == 0:
             why = "it is not running a call that a client is waiting on"
-        elif not self._peers:
+        elif not self._calls:
             why = "the call it is running was not made by an MCP client connected to tether"
         else:
             why = (
