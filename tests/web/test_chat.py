@@ -343,3 +343,19 @@ async def test_a_conversation_left_waiting_by_a_stopped_run_is_continued_from_th
     assert chat.fake.calls == [("echo", {"text": "later"})]
     again = await chat.page.post(f"/chat/{conversation_id}/resume")
     assert (again.status_code, "nothing waiting" in again.text) == (422, True)
+
+
+async def test_deleting_a_conversation_that_waits_cancels_its_run_and_leaves_nothing(chat: ChatWeb) -> None:
+    await chat.add_model()
+    chat.script = Script([call("fake__echo", {"text": "gone"}, "c1")])
+    conversation_id = await chat.send("echo gone")
+    live = chat.runs.runs[conversation_id]
+    await until(live, lambda run: waiting_approval(run) is not None)
+    listed = (await chat.page.get("/chat")).text
+    assert f'href="/chat/{conversation_id}"' in listed  # listed while its first turn runs
+
+    assert (await chat.page.post(f"/chat/{conversation_id}/delete")).status_code == 303
+    assert live.is_over
+    assert (await chat.page.get(f"/chat/{conversation_id}")).status_code == 404
+    assert await chat.app.store.pending_approvals() == []
+    assert chat.fake.calls == []

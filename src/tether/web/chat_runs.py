@@ -41,6 +41,10 @@ class LiveRun:
     shown_before: int
     """How many stored messages the page shows above the run's own."""
     messages: list[Message] = field(default_factory=list[Message])
+    model: str | None = None
+    """The model the run uses (known once it started)."""
+    sources: tuple[str, ...] | None = None
+    """The sources a new conversation may use (None: every enabled one)."""
     arguments: dict[str, JSONObject] = field(default_factory=dict[str, JSONObject])
     """Each call's arguments by call id, to show them again when the call finishes."""
     is_over: bool = False

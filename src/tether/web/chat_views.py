@@ -159,7 +159,8 @@ class EventRenderer:
                 return self._finished("warn", "Cancelled: the answer stopped here.", usage)
             case events.RunFailed(code=code, message=message, usage=usage):
                 return self._finished("bad", f"Stopped ({code}): {message}", usage)
-            case events.RunStarted():
+            case events.RunStarted(model=model):
+                live.model = model
                 return None
 
     def _call(self, view: CallView) -> Message:

@@ -28,6 +28,8 @@ from tether.web.context import Web, actor, read_form, session, text, texts, web_
 from tether.web.errors import status_for
 
 HEARTBEAT_S = 15.0
+STOP_WAIT_S = 30.0
+"""How long deleting a conversation waits for its cancelled run to stop."""
 CHECK_EVERY_S = 0.5
 """How soon a stream notices the server stopping or the session ending."""
 _FILE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -138,7 +140,14 @@ async def _conversation_context(web: Web, runs: ChatRuns, conversation_id: str) 
 def _unsaved(live: LiveRun) -> Conversation:
     started = now()
     title = (live.prompt or "New conversation").strip().splitlines()[0][:60]
-    return Conversation(id=live.conversation_id, title=title, created_at=started, updated_at=started)
+    return Conversation(
+        id=live.conversation_id,
+        title=title,
+        created_at=started,
+        updated_at=started,
+        model=live.model,
+        sources=live.sources,
+    )
 
 
 # -- sending, resuming, cancelling -------------------------------------------------------------
@@ -157,6 +166,7 @@ async def send_new(request: Request) -> Response:
     try:
         run = runs.assistant.send(message, model=model, sources=sources)
         live = await runs.start(run, prompt=message, shown_before=0)
+        live.sources = tuple(sources) if sources is not None else None
     except TetherError as error:
         return await _page(
             request,
@@ -268,7 +278,12 @@ async def rename(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     runs = chat_runs(web_of(request))
     conversation_id = request.path_params["id"]
-    runs.assistant.cancel(conversation_id)
+    live = runs.live(conversation_id)
+    if live is not None and runs.assistant.cancel(conversation_id):
+        # The cancelled run stores what it did as it stops: let it, then delete it all.
+        with anyio.fail_after(STOP_WAIT_S):
+            while not live.is_over:
+                await live.changed()
     await runs.assistant.conversations.delete(conversation_id)
     return RedirectResponse("/chat", status_code=303)
 
