@@ -39,6 +39,7 @@ class ResourceWatch:
         self._changed = anyio.Event()
         self._listening: frozenset[str] = frozenset()
         self._listened = anyio.Event()
+        self._listen_error: str | None = None
 
     @staticmethod
     def can_subscribe(client: Client | None) -> bool:
@@ -61,9 +62,14 @@ class ResourceWatch:
             return
         if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
             self._changed.set()  # ``keep`` listens again, with this URI
+            self._listen_error = None
             with anyio.move_on_after(LISTEN_WAIT_S):  # so no update right after this is missed
-                while uri not in self._listening:
+                while uri not in self._listening and self._listen_error is None:
                     await self._listened.wait()
+            if uri not in self._listening:
+                self._drop(uri, on_updated)
+                why = self._listen_error or f"it did not start sending updates within {LISTEN_WAIT_S:g} s"
+                raise SourceError(f"source '{self.source}' could not watch '{uri}': {why}")
             return
         try:
             await _subscribe(client, uri)
@@ -138,6 +144,9 @@ class ResourceWatch:
                     continue
                 except Exception as error:  # a server that cannot listen just sends no updates
                     logger.info("source '%s' stopped sending resource updates: %s", self.source, error)
+                    self._listening, self._listen_error = frozenset(), str(error) or type(error).__name__
+                    self._listened.set()
+                    self._listened = anyio.Event()
             if not is_started:
                 task_status.started()
                 is_started = True
