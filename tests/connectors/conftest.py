@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from tests.connectors.servers import WAIT_S, Browser
+from tests.npm_tools import NodeTools, install_node_tools
 from tether.app import App, open_app
 from tether.config import Settings, load_settings
 from tether.connectors.login import SignInResult, sign_in
@@ -22,6 +23,12 @@ from tether.store.secrets import FileSecrets
 from tether.types import Actor, SourceConfig, SourceKind, SourceState
 
 ME = Actor("test", "me")
+
+
+@pytest.fixture(scope="session")
+def node_tools() -> NodeTools:
+    """The official conformance suite (with Node 22) from npm."""
+    return install_node_tools()
 
 
 @pytest.fixture

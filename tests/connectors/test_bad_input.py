@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 import pytest
@@ -12,7 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from tests.connectors.conftest import login, remote, running, vault_for
-from tests.connectors.servers import Browser, serve_app, serve_tasks
+from tests.connectors.servers import Browser, self_signed_certificate, serve_app, serve_tasks
 from tether.config import Settings
 from tether.connectors.netguard import NetworkGuard
 from tether.connectors.oauth import ConnectorAuth
@@ -46,6 +47,46 @@ async def test_an_unreachable_url_is_retried_and_says_so(settings: Settings) -> 
         with pytest.raises(TetherError) as raised:
             await source.call_tool("anything", {})
         assert raised.value.code == "connector_unreachable"
+
+
+NOWHERE = "http://no-such-host.invalid/mcp"  # .invalid never resolves (RFC 6761)
+
+
+async def test_a_host_name_that_does_not_resolve_is_a_dns_error_naming_the_host(settings: Settings) -> None:
+    async with running(remote(vault_for(settings.home, "nowhere", NOWHERE))) as source:
+        assert source.status.state is SourceState.RESTARTING
+        assert source.last_error is not None
+        assert source.last_error.code == "connector_unreachable"
+        assert "DNS" in source.status.detail
+        assert "no-such-host.invalid" in source.status.detail
+        with pytest.raises(TetherError) as raised:
+            await source.call_tool("anything", {})
+        assert raised.value.code == "connector_unreachable"
+
+
+async def test_signing_in_to_a_host_name_that_does_not_resolve_is_a_dns_error(settings: Settings) -> None:
+    vault = vault_for(settings.home, "nowhere", NOWHERE)
+    with pytest.raises(TetherError) as raised:
+        await login(vault)
+    assert raised.value.code == "connector_unreachable"
+    assert "DNS" in str(raised.value)
+    assert vault.load_grant() is None
+
+
+async def test_a_certificate_nobody_vouches_for_is_a_tls_error(settings: Settings, tmp_path: Path) -> None:
+    tls = self_signed_certificate(tmp_path)
+    async with serve_app(lambda _base_url: Starlette(), tls=tls) as base_url:
+        vault = vault_for(settings.home, "selfsigned", base_url + "/mcp")
+        async with running(remote(vault)) as source:
+            assert source.status.state is SourceState.RESTARTING
+            assert source.last_error is not None
+            assert source.last_error.code == "connector_unreachable"
+            assert "TLS" in source.status.detail
+            assert "certificate" in source.status.detail
+        with pytest.raises(TetherError) as raised:
+            await login(vault)
+        assert raised.value.code == "connector_unreachable"
+        assert "TLS" in str(raised.value)
 
 
 async def test_an_html_page_is_not_an_mcp_server(settings: Settings) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import anyio
 import pytest
+from starlette.applications import Starlette
 
-from tests.connectors.servers import serve_tasks
+from tests.connectors.servers import self_signed_certificate, serve_app, serve_tasks
 
 pytestmark = pytest.mark.anyio
 
@@ -80,3 +81,26 @@ async def test_adding_an_unreachable_connector_says_so(tmp_path: Path) -> None:
     code, _, err = await tether(tmp_path / "home", "connector", "test", "gone")
     assert code == 7
     assert "cannot reach" in err
+
+
+async def test_a_connector_whose_host_does_not_resolve_says_dns(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    code, out, _ = await tether(home, "connector", "add", "nowhere", "http://no-such-host.invalid/mcp")
+    assert code == 0  # added: the name may resolve later
+    assert "DNS" in out
+    code, _, err = await tether(home, "connector", "test", "nowhere")
+    assert code == 7
+    assert "DNS" in err
+    assert "no-such-host.invalid" in err
+
+
+async def test_a_connector_with_an_untrusted_certificate_says_tls(tmp_path: Path) -> None:
+    tls = self_signed_certificate(tmp_path)
+    async with serve_app(lambda _base_url: Starlette(), tls=tls) as base_url:
+        home = tmp_path / "home"
+        code, out, _ = await tether(home, "connector", "add", "selfsigned", f"{base_url}/mcp")
+        assert code == 0
+        assert "TLS" in out
+        code, _, err = await tether(home, "connector", "test", "selfsigned")
+        assert code == 7
+        assert "certificate" in err

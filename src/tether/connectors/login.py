@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import json
 from dataclasses import dataclass
+from typing import Any, cast
 
 import anyio
 import httpx2
@@ -21,6 +23,7 @@ from tether.connectors import grants
 from tether.connectors.netguard import NetworkGuard
 from tether.connectors.oauth import ConnectorAuth
 from tether.connectors.signin import LoopbackSignIn, Presenter, SignIn
+from tether.connectors.transport import connect_failure
 from tether.connectors.vault import ConnectorVault
 from tether.errors import (
     AuthServerUnavailable,
@@ -31,6 +34,7 @@ from tether.errors import (
 )
 
 SIGN_IN_TIMEOUT_S = 600.0
+_MAX_PROBE_ANSWER = 64 * 1024
 _PROBE = {
     "jsonrpc": "2.0",
     "id": 0,
@@ -63,27 +67,42 @@ async def sign_in(
     *,
     guard: NetworkGuard,
     timeout_s: float = SIGN_IN_TIMEOUT_S,
+    client_metadata_url: str | None = None,
 ) -> SignInResult:
     """Sign in through the browser with a loopback redirect (the CLI flow)."""
     stored = vault.load_client()
     port = stored.callback_port if stored and stored.callback_port else 0
     try:
         async with LoopbackSignIn.listen(present, port=port) as loopback:
-            return await sign_in_with(vault, loopback, guard=guard, timeout_s=timeout_s)
+            return await sign_in_with(
+                vault, loopback, guard=guard, timeout_s=timeout_s, client_metadata_url=client_metadata_url
+            )
     except UsageError:
         if stored is None or stored.is_pre_registered or port == 0:
             raise
     # The port this client was registered with is busy: register again on another one.
     vault.forget_client()
     async with LoopbackSignIn.listen(present) as loopback:
-        return await sign_in_with(vault, loopback, guard=guard, timeout_s=timeout_s)
+        return await sign_in_with(
+            vault, loopback, guard=guard, timeout_s=timeout_s, client_metadata_url=client_metadata_url
+        )
 
 
 async def sign_in_with(
-    vault: ConnectorVault, sign_in: SignIn, *, guard: NetworkGuard, timeout_s: float = SIGN_IN_TIMEOUT_S
+    vault: ConnectorVault,
+    sign_in: SignIn,
+    *,
+    guard: NetworkGuard,
+    timeout_s: float = SIGN_IN_TIMEOUT_S,
+    client_metadata_url: str | None = None,
 ) -> SignInResult:
-    """Sign in with any ``SignIn`` (the web UI brings its own callback route)."""
-    auth = ConnectorAuth(vault, guard=guard, sign_in=sign_in, raise_errors=True)
+    """Sign in with any ``SignIn`` (the web UI brings its own callback route).
+
+    ``client_metadata_url`` is tether's Client ID Metadata Document, used as the client id when
+    the user registered none and the authorization server supports it (else DCR)."""
+    auth = ConnectorAuth(
+        vault, guard=guard, sign_in=sign_in, raise_errors=True, client_metadata_url=client_metadata_url
+    )
     auth.start_fresh()
     try:
         with anyio.fail_after(timeout_s):
@@ -103,19 +122,72 @@ async def sign_in_with(
 
 
 async def _probe(url: str, auth: ConnectorAuth) -> int:
-    """Send one request the server must authorize; the auth flow signs in when challenged."""
+    """Send the requests the server must authorize; the auth flow signs in when challenged.
+
+    Some servers let ``initialize`` through and protect only what follows it, so after an
+    accepted ``initialize`` the probe goes on in that session up to ``tools/list``.
+    """
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
     async with httpx2.AsyncClient(auth=auth, timeout=30.0) as http:
         async with http.stream("POST", url, json=_PROBE, headers=headers) as response:
             status = response.status_code
             session = response.headers.get("mcp-session-id")
+            version = await _negotiated_version(response) if status == 200 else None
         if session:
-            with contextlib.suppress(httpx2.TransportError):  # the server forgets idle sessions too
-                await http.delete(url, headers={**headers, "mcp-session-id": session})
+            headers["mcp-session-id"] = session
+        try:
+            if version is not None:
+                status = await _probe_session(http, url, {**headers, "mcp-protocol-version": version})
+        finally:
+            if session:
+                with contextlib.suppress(httpx2.TransportError):  # the server forgets idle sessions too
+                    await http.delete(url, headers=headers)
         if status in (404, 405):  # a legacy HTTP+SSE server: its stream is what is protected
             async with http.stream("GET", url, headers={"Accept": "text/event-stream"}) as response:
                 status = response.status_code
     return status
+
+
+async def _probe_session(http: httpx2.AsyncClient, url: str, headers: dict[str, str]) -> int:
+    """Finish the handshake and list the tools, as a connection does; the status of the listing."""
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    async with http.stream("POST", url, json=initialized, headers=headers) as response:
+        if response.status_code >= 400:
+            return response.status_code
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    async with http.stream("POST", url, json=listing, headers=headers) as response:
+        return response.status_code
+
+
+async def _negotiated_version(response: httpx2.Response) -> str | None:
+    """The protocol version an ``initialize`` answer (JSON or one SSE event) agreed on, if readable."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in ("application/json", "text/event-stream"):
+        return None
+    text = ""
+    async for chunk in response.aiter_text():
+        text += chunk
+        if len(text) > _MAX_PROBE_ANSWER or (
+            kind == "text/event-stream" and '"result"' in text and "\n\n" in text
+        ):
+            break
+    bodies = (
+        [line[5:] for line in text.splitlines() if line.startswith("data:")]
+        if kind != "application/json"
+        else [text]
+    )
+    for body in bodies:
+        try:
+            answer: Any = json.loads(body)
+        except ValueError:
+            continue
+        result: object = cast(dict[str, Any], answer).get("result") if isinstance(answer, dict) else None
+        version: object = (
+            cast(dict[str, Any], result).get("protocolVersion") if isinstance(result, dict) else None
+        )
+        if isinstance(version, str) and version:
+            return version
+    return None
 
 
 def _unreachable(vault: ConnectorVault, error: httpx2.TransportError) -> Exception:
@@ -123,10 +195,12 @@ def _unreachable(vault: ConnectorVault, error: httpx2.TransportError) -> Excepti
         host = error.request.url.host
     except RuntimeError:
         host = httpx2.URL(vault.url).host
-    reason = str(error)[:160] or type(error).__name__
+    reason = connect_failure(error, host=host)
     if host == httpx2.URL(vault.url).host:
         return ConnectorUnreachable(f"connector '{vault.name}': cannot reach {vault.url} ({reason})")
-    return AuthServerUnavailable(f"connector '{vault.name}': cannot reach the authorization server {host}")
+    return AuthServerUnavailable(
+        f"connector '{vault.name}': cannot reach the authorization server {host} ({reason})"
+    )
 
 
 async def sign_out(vault: ConnectorVault, *, guard: NetworkGuard) -> Revocation:

@@ -18,7 +18,7 @@ import anyio
 import httpx2
 from mcp.client.auth import OAuthClientProvider, OAuthFlowError
 from mcp.client.auth.oauth2 import OAuthContext
-from mcp.client.auth.utils import extract_field_from_www_auth, union_scopes
+from mcp.client.auth.utils import extract_field_from_www_auth, is_valid_client_metadata_url, union_scopes
 from mcp.shared.auth import (
     AuthorizationCodeResult,
     OAuthClientInformationFull,
@@ -42,6 +42,7 @@ from tether.errors import (
     NeedsSignIn,
     StateMismatch,
     TetherError,
+    UsageError,
 )
 
 REFRESH_MARGIN_S = 60.0
@@ -87,7 +88,12 @@ class _VaultStorage:
 
 
 class ConnectorAuth(OAuthClientProvider):
-    """httpx2 auth for one connector. ``last_error`` says why a request went out unauthorized."""
+    """httpx2 auth for one connector. ``last_error`` says why a request went out unauthorized.
+
+    A sign-in uses, in this order: the client id the user registered (stored pre-registered),
+    else ``client_metadata_url`` as a URL client id when the authorization server advertises
+    ``client_id_metadata_document_supported``, else Dynamic Client Registration.
+    """
 
     def __init__(
         self,
@@ -98,8 +104,14 @@ class ConnectorAuth(OAuthClientProvider):
         raise_errors: bool = False,
         refresh_margin_s: float = REFRESH_MARGIN_S,
         http_timeout_s: float = 30.0,
+        client_metadata_url: str | None = None,
     ) -> None:
         redirect_uri = check_loopback_redirect(sign_in.redirect_uri) if sign_in else _UNUSED_REDIRECT
+        if client_metadata_url and not is_valid_client_metadata_url(client_metadata_url):
+            raise UsageError(
+                f"oauth_client_metadata_url '{client_metadata_url}' must be an https URL with a path "
+                "(where tether's Client ID Metadata Document is published); fix or clear the setting"
+            )
         metadata = OAuthClientMetadata(
             client_name="tether",
             redirect_uris=[AnyUrl(redirect_uri)],
@@ -112,6 +124,7 @@ class ConnectorAuth(OAuthClientProvider):
             _VaultStorage(vault),
             redirect_handler=self._show_authorization_page,
             callback_handler=self._receive_callback,
+            client_metadata_url=client_metadata_url or None,
         )
         fields = {f.name: getattr(self.context, f.name) for f in dataclasses.fields(self.context) if f.init}
         self.context = _Context(**fields)

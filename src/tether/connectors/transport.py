@@ -7,6 +7,8 @@ TetherError a user can act on (unreachable, not an MCP server, needs sign-in...)
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -218,12 +220,38 @@ def _unreachable(
         target = error.request.url
     except RuntimeError:
         target = httpx2.URL(url)
-    reason = str(error).strip()[:160] or type(error).__name__
+    reason = connect_failure(error, host=target.host)
     if not observer.is_ours(target):
         return AuthServerUnavailable(
             f"connector '{connector}': cannot reach the authorization server {target.host} ({reason})"
         )
     return ConnectorUnreachable(f"connector '{connector}': cannot reach {url} ({reason})")
+
+
+def connect_failure(error: httpx2.TransportError, *, host: str) -> str:
+    """Why a connection failed, in words that point at the fix: DNS, TLS, or the error itself."""
+    for cause in _causes(error):
+        if isinstance(cause, socket.gaierror):
+            return f"DNS: the host name '{host}' does not resolve; check the URL"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = cause.verify_message or cause.reason or "not trusted"
+            return (
+                f"TLS: the certificate of '{host}' is not trusted ({detail}); the server must present "
+                "a certificate for its name from an authority this computer trusts"
+            )
+        if isinstance(cause, ssl.SSLError):
+            detail = cause.reason or str(cause)
+            return f"TLS: the secure connection to '{host}' failed ({detail}); check the URL and its port"
+    return str(error).strip()[:160] or type(error).__name__
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 def _leaf(error: BaseException) -> BaseException:
