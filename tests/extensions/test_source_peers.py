@@ -1,4 +1,5 @@
-"""A local server asking the client of a call for sampling and elicitation, and logging to it."""
+"""A local server asking the client of a call for sampling and elicitation, logging to it, and
+the resources tether watches on it."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import pytest
 from mcp import types
 from mcp.client.session import ClientRequestContext
 
-from tests.extensions.conftest import WAIT_S, running, server_config
+from tests.extensions.conftest import FAST_RESTARTS, WAIT_S, running, server_config
 from tests.fakes import RecordingPeer
 from tether.core.tools import call_peer, call_progress
+from tether.errors import SourceUnavailable
 from tether.extensions.runner import ConnectMode, StdioSource
-from tether.types import JSONObject
+from tether.types import JSONObject, SourceState
 from tether.wire.peers import SourcePeers
 
 pytestmark = pytest.mark.anyio
@@ -146,3 +148,26 @@ async def test_time_spent_waiting_on_the_client_does_not_count_toward_the_call_t
     peers.end(call)
     assert isinstance(answer, types.ElicitResult)
     assert timeout.deadline - deadline >= waited[0] > 0
+
+
+@MODES
+async def test_a_watched_resource_is_watched_again_after_a_restart(tmp_path: Path, mode: ConnectMode) -> None:
+    config = server_config("asker", "asking_server.py")
+    source = StdioSource(config, log_dir=tmp_path, mode=mode, **FAST_RESTARTS)
+    updated: list[str] = []
+    arrived = anyio.Event()
+
+    async def on_updated(uri: str) -> None:
+        updated.append(uri)
+        arrived.set()
+
+    async with running(source):
+        with anyio.fail_after(WAIT_S):
+            await source.subscribe_resource("note://watched", on_updated)
+            with pytest.raises(SourceUnavailable):
+                await source.call_tool("crash", {})
+            await source.wait_state(SourceState.RUNNING)
+            await source.call_tool("touch", {})
+            await arrived.wait()
+            await source.unsubscribe_resource("note://watched", on_updated)
+    assert updated == ["note://watched"]

@@ -9,6 +9,7 @@ one prompt, one resource, one resource template (``note://{name}``) and resource
 
 from __future__ import annotations
 
+import os
 from typing import Any, cast
 
 import anyio
@@ -38,6 +39,7 @@ TOOLS: list[dict[str, Any]] = [
     {"name": "touch", "description": "Say note://watched changed.", "inputSchema": EMPTY},
     {"name": "hold", "description": "Report progress, then wait for release.", "inputSchema": EMPTY},
     {"name": "release", "description": "End the holding call.", "inputSchema": EMPTY},
+    {"name": "crash", "description": "Exit the whole server.", "inputSchema": EMPTY},
 ]
 
 
@@ -105,6 +107,8 @@ class Asking:
                 await self.released.wait()
             self.released = anyio.Event()
             return {"content": [text("released")], "isError": False}
+        if params.name == "crash":
+            os._exit(1)
         if params.name == "release":
             self.released.set()
             return {"content": [text("released it")], "isError": False}

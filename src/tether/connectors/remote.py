@@ -443,7 +443,8 @@ class RemoteSource:
         self.last_error = None
         async with anyio.create_task_group() as watchers:
             watchers.start_soon(self._follow_changes, live, changed)
-            watchers.start_soon(self._watch.keep, client)
+            with anyio.move_on_after(self.connect_timeout_s):
+                await watchers.start(self._watch.keep, client)  # watched resources: no update missed
             if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
                 with anyio.move_on_after(self.connect_timeout_s):
                     await watchers.start(keep_listening, client)  # no change is missed from here on

@@ -331,12 +331,13 @@ class StdioSource:
         changed = self._has_listed and catalog != self._catalog
         self._catalog, self._has_listed = catalog, True
         self._live = live
-        self._set_state(SourceState.RUNNING, f"running (MCP {client.protocol_version})")
-        self._log.note(f"running (MCP {client.protocol_version})")
-        report_started()
         async with anyio.create_task_group() as watchers:
+            with anyio.move_on_after(self.start_timeout_s):
+                await watchers.start(self._watch.keep, client)  # watched resources: no update missed
+            self._set_state(SourceState.RUNNING, f"running (MCP {client.protocol_version})")
+            self._log.note(f"running (MCP {client.protocol_version})")
+            report_started()
             watchers.start_soon(self._follow_changes, live, client, changed)
-            watchers.start_soon(self._watch.keep, client)
             if client.protocol_version in MODERN_PROTOCOL_VERSIONS:
                 watchers.start_soon(keep_listening, client)
             await live.stdout_closed.wait()
