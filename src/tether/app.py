@@ -28,7 +28,7 @@ from tether.core.storage import ActivityFilter, InstalledExtension, SecretStore
 from tether.core.tools import ToolSource, check_source_name
 from tether.errors import AlreadyExists, TetherError, UnknownExtension, UnknownSource, UsageError
 from tether.sandbox import SandboxPolicy, best_launcher
-from tether.store.db import SqlStore, open_store
+from tether.store.db import SqlStore, open_store, url_has_password, url_with_password
 from tether.store.secrets import open_secret_store
 from tether.types import JSON, Actor, SourceConfig, SourceKind, SourceState, SourceStatus
 
@@ -558,9 +558,9 @@ async def open_app(
     settings: Settings | None = None, *, approvers: Sequence[Approver] = ()
 ) -> AsyncGenerator[App]:
     settings = settings or load_settings()
-    store = await open_store(settings.home)
+    secrets = open_secret_store(settings.home, settings.secrets_backend)
+    store = await open_store(store_location(settings, secrets))
     try:
-        secrets = open_secret_store(settings.home, settings.secrets_backend)
         skips = {c.name: c.skip_approvals for c in await store.list_sources()}
         async with Host(
             store, approvers=approvers, approval_timeout_s=settings.approval_timeout_s, skip_approvals=skips
@@ -568,6 +568,20 @@ async def open_app(
             yield App(settings, store, secrets, host)
     finally:
         await store.close()
+
+
+DATABASE_PASSWORD_SECRET = "database/password"
+"""The secret holding the password of ``database_url`` when the URL has none (`tether db password`)."""
+
+
+def store_location(settings: Settings, secrets: SecretStore) -> Path | str:
+    """Where the store is: the data dir, or ``database_url`` with its password from the secret store."""
+    url = settings.database_url.strip()
+    if not url:
+        return settings.home
+    if url_has_password(url):
+        return url
+    return url_with_password(url, secrets.get_secret(DATABASE_PASSWORD_SECRET))
 
 
 @asynccontextmanager

@@ -18,6 +18,9 @@ from tether.errors import UsageError
 
 SETTINGS: dict[str, str] = {
     "home": "Data dir: database, unpacked extensions, logs, secrets. Env: TETHER_HOME.",
+    "database_url": "Team mode: the PostgreSQL database several tether processes share, e.g. "
+    "postgresql://tether@db.internal/tether. Empty (default): SQLite in the data dir. Env: "
+    "TETHER_DATABASE_URL. Keep a password out of tether.toml: use the env, or `tether db password`.",
     "host": "Address the web UI and HTTP gateway bind to. Default 127.0.0.1.",
     "port": "Port of the web UI and HTTP gateway. Default 8765.",
     "approval_timeout_s": "Seconds a call waits for an approval before it expires. Default 300.",
@@ -50,6 +53,7 @@ DEFAULT_REGISTRY_URL = "https://registry.modelcontextprotocol.io"
 class Settings:
     home: Path
     config_file: Path
+    database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8765
     approval_timeout_s: float = 300.0

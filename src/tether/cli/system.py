@@ -1,12 +1,14 @@
-"""``tether serve``, ``doctor``, ``import``, ``export`` and ``db upgrade``."""
+"""``tether serve``, ``doctor``, ``import``, ``export``, ``db upgrade`` and ``db password``."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import platform
 import shutil
 import socket
 import sys
+import tomllib
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
@@ -15,13 +17,14 @@ import anyio
 import typer
 from rich.table import Table
 
-from tether.app import open_app
-from tether.cli.runtime import console, err_console, run
+from tether.app import DATABASE_PASSWORD_SECRET, open_app, store_location
+from tether.cli.runtime import console, err_console, exit_code_for, run
 from tether.cli.sources import ME
-from tether.config import load_settings
-from tether.errors import UsageError
+from tether.config import Settings, load_settings
+from tether.errors import StoreError, UsageError
 from tether.sandbox.launch import describe_isolation
-from tether.store.db import upgrade_database
+from tether.store.db import describe_location, upgrade_database, url_has_password
+from tether.store.secrets import open_secret_store
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 RECONCILE_EVERY_S = 2.0
@@ -139,6 +142,13 @@ def doctor() -> None:
         table.add_row("tether", version("tether"))
         table.add_row("python", f"{platform.python_version()} ({sys.executable})")
         table.add_row("data dir", str(settings.home))
+        table.add_row("database", _database_shown(settings))
+        if _password_in_config_file(settings):
+            table.add_row(
+                "database password",
+                f"[yellow]in {settings.config_file}[/]: "
+                "move it to TETHER_DATABASE_URL or `tether db password`",
+            )
         table.add_row(
             "config file", f"{settings.config_file}" + ("" if settings.config_file.exists() else " (none)")
         )
@@ -146,28 +156,38 @@ def doctor() -> None:
             found = shutil.which(tool)
             table.add_row(tool, found or "[yellow]not found[/]")
         table.add_row("sandbox", describe_isolation())
-        async with open_app(settings) as tether:
-            table.add_row("secrets", tether.secrets.description)
-            configs = await tether.store.list_sources()
-            await tether.start_sources()
-            for config in configs:
-                status = tether.host.statuses().get(config.name)
-                state = (
-                    "disabled"
-                    if not config.is_enabled
-                    else (f"{status.state.value} {status.detail}".strip() if status else "not started")
-                )
-                table.add_row(f"source {config.name}", state)
-            report = await tether.store.verify()
-            table.add_row(
-                "activity log",
-                f"intact, {report.checked} rows"
-                if report.is_intact
-                else f"[red]broken at row {report.first_broken_seq}[/]: {report.problem}",
-            )
+        try:
+            await _doctor_app(settings, table)
+        except StoreError as error:
+            table.add_row("store", f"[red]cannot open[/]: {error}")
+            console.print(table, highlight=False)
+            raise typer.Exit(exit_code_for(error)) from None
         console.print(table)
 
     run(main)
+
+
+async def _doctor_app(settings: Settings, table: Table) -> None:
+    """The rows that need the store open: secrets, sources, the activity log."""
+    async with open_app(settings) as tether:
+        table.add_row("secrets", tether.secrets.description)
+        configs = await tether.store.list_sources()
+        await tether.start_sources()
+        for config in configs:
+            status = tether.host.statuses().get(config.name)
+            state = (
+                "disabled"
+                if not config.is_enabled
+                else (f"{status.state.value} {status.detail}".strip() if status else "not started")
+            )
+            table.add_row(f"source {config.name}", state)
+        report = await tether.store.verify()
+        table.add_row(
+            "activity log",
+            f"intact, {report.checked} rows"
+            if report.is_intact
+            else f"[red]broken at row {report.first_broken_seq}[/]: {report.problem}",
+        )
 
 
 def import_servers(
@@ -217,7 +237,61 @@ def db_upgrade() -> None:
 
     async def main() -> None:
         settings = load_settings()
-        await upgrade_database(settings.home)
-        console.print(f"database {settings.database_path} is up to date")
+        location = store_location(settings, open_secret_store(settings.home, settings.secrets_backend))
+        await upgrade_database(location)
+        console.print(f"database {_database_shown(settings)} is up to date", highlight=False)
 
     run(main)
+
+
+@db_app.command("password")
+def db_password(
+    clear: Annotated[bool, typer.Option("--clear", help="Forget the stored password.")] = False,
+) -> None:
+    """Keep the password of database_url in the secret store (read from the terminal or stdin)."""
+
+    async def main() -> None:
+        settings = load_settings()
+        secrets = open_secret_store(settings.home, settings.secrets_backend)
+        if clear:
+            secrets.delete_secret(DATABASE_PASSWORD_SECRET)
+            console.print("forgot the database password")
+            return
+        url = settings.database_url.strip()
+        if not url:
+            raise UsageError(
+                "database_url is not set, so tether uses SQLite and needs no password: "
+                "set TETHER_DATABASE_URL (or database_url in tether.toml) first"
+            )
+        if url_has_password(url):
+            raise UsageError(
+                "database_url has a password in it already, and that one would win: "
+                "take it out of the URL, then run `tether db password` again"
+            )
+        password = getpass.getpass("database password: ") if sys.stdin.isatty() else sys.stdin.readline()
+        password = password.rstrip("\r\n")
+        if not password:
+            raise UsageError("no password given: type it, or pipe it in on one line")
+        secrets.set_secret(DATABASE_PASSWORD_SECRET, password)
+        console.print(
+            f"stored the password for {_database_shown(settings)} in the {secrets.description}",
+            highlight=False,
+        )
+
+    run(main)
+
+
+def _database_shown(settings: Settings) -> str:
+    """The database as doctor and db commands name it: never with its password."""
+    url = settings.database_url.strip()
+    return f"{describe_location(url)} (PostgreSQL)" if url else f"{settings.database_path} (SQLite)"
+
+
+def _password_in_config_file(settings: Settings) -> bool:
+    """Whether tether.toml itself holds a database password (the env is the place for it)."""
+    try:
+        values = tomllib.loads(settings.config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    url = values.get("database_url")
+    return isinstance(url, str) and url_has_password(url)

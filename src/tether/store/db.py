@@ -113,6 +113,36 @@ async def upgrade_database(location: Path | str) -> str | None:
         return await store.revision()
 
 
+def describe_location(location: Path | str) -> str:
+    """What to show for ``location``: the data dir, or the database URL with its password masked."""
+    if isinstance(location, str) and "://" in location:
+        try:
+            return sa.make_url(location).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError):
+            return "a database URL that cannot be read"
+    return str(location)
+
+
+def url_with_password(url: str, password: str | None) -> str:
+    """``url`` with ``password`` filled in, unless it has one already (or cannot be read)."""
+    if not password:
+        return url
+    try:
+        parsed = sa.make_url(url)
+    except (ArgumentError, ValueError):
+        return url  # opening it says what is wrong, without repeating it
+    if parsed.password is not None:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+def url_has_password(url: str) -> bool:
+    try:
+        return sa.make_url(url).password is not None
+    except (ArgumentError, ValueError):
+        return False
+
+
 async def _connect(location: Path | str) -> Database:
     if isinstance(location, str) and "://" in location:
         try:
