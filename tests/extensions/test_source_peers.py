@@ -3,6 +3,7 @@ the resources tether watches on it."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import cast
 
@@ -120,10 +121,12 @@ async def test_a_2026_server_asks_exactly_the_client_of_its_call(tmp_path: Path)
 
 async def test_time_spent_waiting_on_the_client_does_not_count_toward_the_call_timeout() -> None:
     waited: list[float] = []
+    stopped: list[bool] = []
 
     class SlowPeer(RecordingPeer):
         async def elicit(self, source: str, params: JSONObject) -> JSONObject:
             started = anyio.current_time()
+            stopped.append(timeout.deadline == math.inf)  # the call's clock stands still meanwhile
             with anyio.fail_after(WAIT_S):
                 await anyio.to_thread.run_sync(lambda: None)  # a real round trip, however short
             waited.append(anyio.current_time() - started)
@@ -147,6 +150,7 @@ async def test_time_spent_waiting_on_the_client_does_not_count_toward_the_call_t
         answer = await peers.elicitation(cast(ClientRequestContext, None), params)
     peers.end(call)
     assert isinstance(answer, types.ElicitResult)
+    assert stopped == [True]
     assert timeout.deadline - deadline >= waited[0] > 0
 
 

@@ -9,6 +9,7 @@ with no such call (the chat, the CLI, or no call at all) the server gets an MCP 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Generator
 from contextlib import contextmanager
 from typing import Any
@@ -39,21 +40,33 @@ def _as_json(model: BaseModel) -> JSONObject:
 class PeerCall:
     """One running call a client waits on, and the scope that times it out (when set)."""
 
-    __slots__ = ("peer", "timeout")
+    __slots__ = ("_left_s", "_pauses", "peer", "timeout")
 
     def __init__(self, peer: CallPeer) -> None:
         self.peer = peer
         self.timeout: anyio.CancelScope | None = None
+        self._pauses = 0
+        self._left_s = 0.0
 
     @contextmanager
     def paused(self) -> Generator[None]:
-        """While the client's user or model answers, the call's timeout does not run."""
-        started = anyio.current_time()
+        """While the client's user or model answers, the call's timeout stands still: it has
+        as long left afterwards as it had before. Pauses may overlap (2026-07-28 servers ask
+        several things at once)."""
+        timeout = self.timeout
+        if timeout is None:
+            yield
+            return
+        if self._pauses == 0:
+            self._left_s = timeout.deadline - anyio.current_time()
+            timeout.deadline = math.inf
+        self._pauses += 1
         try:
             yield
         finally:
-            if self.timeout is not None:
-                self.timeout.deadline += anyio.current_time() - started
+            self._pauses -= 1
+            if self._pauses == 0:
+                timeout.deadline = anyio.current_time() + self._left_s
 
 
 class SourcePeers:
