@@ -255,6 +255,18 @@ async def test_a_conversation_uses_only_the_sources_ticked(chat: ChatWeb) -> Non
     assert "fake__echo" in chat.script.tools[0]
     assert (await chat.app.store.get_conversation(everything)).sources is None
 
+    # Later messages keep the conversation's choice, unless the composer changes it.
+    chat.script = Script([text("Still none.")], then=[text("Now with tools.")])
+    await chat.send("more?", path=f"/chat/{conversation_id}/messages")
+    await chat.events(conversation_id)
+    await chat.send("and now?", path=f"/chat/{conversation_id}/messages", sources="fake", sources_shown="1")
+    await chat.events(conversation_id)
+    assert chat.script.tools[0] == []
+    assert "fake__echo" in chat.script.tools[1]
+    assert (await chat.app.store.get_conversation(conversation_id)).sources is None
+    page = (await chat.page.get(f"/chat/{conversation_id}")).text
+    assert 'name="sources" value="fake" checked' in page
+
 
 async def test_rename_export_and_delete_a_conversation(chat: ChatWeb) -> None:
     await chat.add_model()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
@@ -102,6 +103,11 @@ async def _page(
     }
     if conversation_id is not None:
         context.update(await _conversation_context(web, runs, conversation_id))
+        current: Conversation = context["current"]
+        if chosen_model is None:
+            context["chosen_model"] = current.model or default
+        if chosen_sources is None and current.sources is not None:
+            context["sources"] = [SourceChoice(n, n in current.sources) for n in sources]
     return await web.render(request, "chat.html", context, status_code=status_code)
 
 
@@ -158,11 +164,7 @@ async def send_new(request: Request) -> Response:
     runs = chat_runs(web)
     form = await read_form(request)
     message, model = _message(form.get("message")), text(form, "model") or None
-    enabled = [s.name for s in await web.backend.store.list_sources() if s.is_enabled]
-    chosen = list(texts(form, "sources"))
-    # Every source ticked (or a form without the choice) means every enabled one, later ones too.
-    is_choosing = bool(text(form, "sources_shown"))
-    sources = None if not is_choosing or set(enabled) <= set(chosen) else [s for s in chosen if s in enabled]
+    sources = await _chosen_sources(web, form)
     try:
         run = runs.assistant.send(message, model=model, sources=sources)
         live = await runs.start(run, prompt=message, shown_before=0)
@@ -184,14 +186,27 @@ async def send(request: Request) -> Response:
     web = web_of(request)
     runs = chat_runs(web)
     conversation_id = request.path_params["id"]
-    message = _message((await read_form(request)).get("message"))
+    form = await read_form(request)
+    message, model = _message(form.get("message")), text(form, "model") or None
+    sources = await _chosen_sources(web, form)
     try:
-        _, stored = await runs.assistant.conversations.open(conversation_id)
-        run = runs.assistant.send(message, conversation_id=conversation_id)
+        conversation, stored = await runs.assistant.conversations.open(conversation_id)
+        if "sources_shown" not in form:
+            sources = conversation.sources  # a form without the choice keeps the conversation's
+        elif sources is None and conversation.sources is not None:
+            # Every source ticked again: ``send`` reads None as "unchanged", so say it here.
+            await runs.assistant.conversations.choose_sources(conversation_id, None)
+        run = runs.assistant.send(message, conversation_id=conversation_id, model=model, sources=sources)
         await runs.start(run, prompt=message, shown_before=len(stored))
     except TetherError as error:
         return await _page(
-            request, conversation_id, error=str(error), draft=message, status_code=status_for(error)
+            request,
+            conversation_id,
+            error=str(error),
+            draft=message,
+            chosen_model=model,
+            chosen_sources=sources,
+            status_code=status_for(error),
         )
     return RedirectResponse(f"/chat/{conversation_id}", status_code=303)
 
@@ -214,6 +229,15 @@ async def cancel(request: Request) -> Response:
     if not runs.assistant.cancel(request.path_params["id"]):
         return Response("nothing is running in this conversation", status_code=409)
     return Response(status_code=204)
+
+
+async def _chosen_sources(web: Web, form: FormData) -> list[str] | None:
+    """The sources ticked; None (every enabled one, later ones too) when all are or none were offered."""
+    enabled = [s.name for s in await web.backend.store.list_sources() if s.is_enabled]
+    chosen = list(texts(form, "sources"))
+    if "sources_shown" not in form or set(enabled) <= set(chosen):
+        return None
+    return [name for name in chosen if name in enabled]
 
 
 def _message(value: object) -> str:
