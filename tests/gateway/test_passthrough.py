@@ -200,3 +200,24 @@ async def test_a_client_hears_only_the_log_levels_it_set(tmp_path: Path) -> None
             result = await client.call_tool("asker__ask", {})
     assert not result.is_error
     assert seen.logs == []  # the source logged at info
+
+
+async def test_a_source_cannot_have_the_clients_context_put_into_its_sampling(tmp_path: Path) -> None:
+    contexts: list[str | None] = []
+
+    async def sampling(
+        context: ClientRequestContext, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult:
+        contexts.append(params.include_context)
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text="no context"), model="m"
+        )
+
+    async with (
+        gateway_over(asking_source(tmp_path, "legacy")) as gateway,
+        Client(gateway.server, mode="legacy", sampling_callback=sampling) as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            result = await client.call_tool("asker__ask", {"include_context": "allServers"})
+    assert text_of(result).startswith("sampled: no context;")
+    assert contexts == ["none"]

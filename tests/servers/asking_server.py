@@ -47,10 +47,12 @@ def text(value: str) -> dict[str, Any]:
     return {"type": "text", "text": value}
 
 
-def sampling_request() -> types.CreateMessageRequest:
+def sampling_request(include_context: Any = None) -> types.CreateMessageRequest:
     message = types.SamplingMessage(role="user", content=types.TextContent(type="text", text="say hi"))
     return types.CreateMessageRequest(
-        params=types.CreateMessageRequestParams(messages=[message], max_tokens=20)
+        params=types.CreateMessageRequestParams(
+            messages=[message], max_tokens=20, include_context=include_context
+        )
     )
 
 
@@ -137,8 +139,9 @@ class Asking:
         sampled: object
         elicited: object
         try:
+            include_context = (params.arguments or {}).get("include_context")
             sampled = await ctx.session.send_request(
-                sampling_request(), types.CreateMessageResult, metadata=related
+                sampling_request(include_context), types.CreateMessageResult, metadata=related
             )
         except MCPError as error:
             sampled = error.message

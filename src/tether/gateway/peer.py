@@ -85,6 +85,10 @@ class ClientPeer:
         capabilities = self._ctx.session.client_capabilities
         if capabilities is None or capabilities.sampling is None:
             await self._refuse(source, "sampling", "the client connected to tether does not support sampling")
+        if params.get("includeContext", "none") != "none":
+            # To the client, "this server" is tether: every source. One source must not have the
+            # client's context from the others put into its sampling, so it gets none.
+            params = {**params, "includeContext": "none"}
         request = types.CreateMessageRequest(params=_parse(types.CreateMessageRequestParams, params))
         return await self._ask(source, request, "sampling")
 
