@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -83,29 +84,32 @@ def streamed_text(found: list[tuple[str, dict[str, object]]]) -> str:
     return "".join(str(data["text"]) for name, data in found if name == "text")
 
 
-@pytest.fixture
-async def chat(tether_app: App) -> AsyncGenerator[ChatWeb]:
-    fake = FakeSource.echo("fake")
-    await add_fake(tether_app, fake)
+@asynccontextmanager
+async def serving(app: App, fake: FakeSource, script: Script | None = None) -> AsyncGenerator[ChatWeb]:
+    """The web app over ``app`` with a scripted assistant, signed in; leaving it stops the web app."""
     holder: list[ChatWeb] = []
 
     def scripted() -> Assistant:
         options = ChatOptions(model_max_retries=0)
         return Assistant(
-            tether_app.host,
-            tether_app.store,
-            tether_app.secrets,
-            options,
-            build_model=lambda _: holder[0].script.model(),
+            app.host, app.store, app.secrets, options, build_model=lambda _: holder[0].script.model()
         )
 
     sessions = Sessions()
-    web = create_web_app(tether_app, sessions=sessions, assistant=scripted)
+    web = create_web_app(app, sessions=sessions, assistant=scripted)
     async with web.router.lifespan_context(web):
         transport = httpx2.ASGITransport(app=web)
         async with httpx2.AsyncClient(transport=transport, base_url=BASE_URL) as http:
-            holder.append(ChatWeb(tether_app, web, await sign_in(http, sessions), fake))
+            holder.append(ChatWeb(app, web, await sign_in(http, sessions), fake, script or Script()))
             yield holder[0]
+
+
+@pytest.fixture
+async def chat(tether_app: App) -> AsyncGenerator[ChatWeb]:
+    fake = FakeSource.echo("fake")
+    await add_fake(tether_app, fake)
+    async with serving(tether_app, fake) as chat:
+        yield chat
 
 
 async def test_without_a_model_the_page_says_how_to_add_one_and_keeps_the_message(chat: ChatWeb) -> None:
@@ -371,3 +375,34 @@ async def test_deleting_a_conversation_that_waits_cancels_its_run_and_leaves_not
     assert (await chat.page.get(f"/chat/{conversation_id}")).status_code == 404
     assert await chat.app.store.pending_approvals() == []
     assert chat.fake.calls == []
+
+
+async def test_a_run_waiting_when_the_web_app_stops_is_continued_after_it_starts_again(
+    tether_app: App,
+) -> None:
+    fake = FakeSource.echo("fake")
+    await add_fake(tether_app, fake)
+    script = Script(
+        [call("fake__echo", {"text": "after the restart"}, "c1")],
+        lambda messages: [text(f"done: {returns(messages)['c1'].content}")],
+    )
+    async with serving(tether_app, fake, script) as before:
+        await before.add_model()
+        conversation_id = await before.send("echo after the restart")
+        await until(before.runs.runs[conversation_id], lambda run: waiting_approval(run) is not None)
+    # The web app stopped with the run waiting: the approval is still pending, the turn stored.
+    [pending] = await tether_app.store.pending_approvals()
+    assert (await tether_app.store.get_conversation(conversation_id)).pending == {"c1": pending.request.id}
+
+    async with serving(tether_app, fake, script) as after:
+        body = (await after.page.get(f"/chat/{conversation_id}")).text
+        assert f'id="approval-{pending.request.id}"' in body
+        assert "Continue" in body
+        assert (await after.page.post(f"/chat/{conversation_id}/resume")).status_code == 303
+        live = after.runs.runs[conversation_id]
+        await until(live, lambda run: waiting_approval(run) is not None)
+        decided = await after.page.post(f"/approvals/{pending.request.id}", {"verdict": "approved_once"})
+        assert decided.status_code == 200
+        found = await after.events(conversation_id)
+        assert streamed_text(found) == "done: after the restart"
+        assert fake.calls == [("echo", {"text": "after the restart"})]
