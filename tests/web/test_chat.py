@@ -351,6 +351,8 @@ async def test_a_conversation_left_waiting_by_a_stopped_run_is_continued_from_th
     assert "waits for your approval" in body
     assert f'id="approval-{pending.request.id}"' in body
     assert "Continue" in body
+    fragment = (await chat.page.get(f"/chat/{conversation_id}/messages")).text
+    assert f'action="/chat/{conversation_id}/resume"' in fragment
     assert await chat.app.store.resolve_approval(pending.request.id, Verdict.APPROVED_ONCE, "web:test")
 
     assert (await chat.page.post(f"/chat/{conversation_id}/resume")).status_code == 303

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from tether.chat.models import PROVIDER_NAMES, PROVIDERS, ModelConfig
 from tether.chat.turns import now
 from tether.core.storage import Conversation, StoredApproval
-from tether.errors import TetherError, UnknownApproval, UsageError
+from tether.errors import TetherError, UnknownApproval, UnknownConversation, UsageError
 from tether.web.chat_runs import ChatRuns, LiveRun, chat_runs
 from tether.web.chat_views import message_views, sse
 from tether.web.context import Web, actor, read_form, session, text, texts, web_of
@@ -68,7 +68,7 @@ async def messages_fragment(request: Request) -> Response:
     """The conversation's messages as stored (the page swaps them in when a run ends)."""
     web = web_of(request)
     context = await _conversation_context(web, chat_runs(web), request.path_params["id"])
-    return web.fragment("_chat_messages.html", context)
+    return web.fragment("_chat_messages.html", {**context, "csrf_token": session(request).csrf_token})
 
 
 async def _page(
@@ -125,7 +125,7 @@ async def _conversation_context(web: Web, runs: ChatRuns, conversation_id: str) 
     live = runs.live(conversation_id)
     try:
         conversation, messages = await runs.assistant.conversations.open(conversation_id)
-    except TetherError:
+    except UnknownConversation:
         if live is None:
             raise
         # A new conversation is stored at the run's first checkpoint; until then only the run knows it.
