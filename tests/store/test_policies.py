@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+
+import anyio
 
 from tether.core.pinning import definition_hash
 from tether.core.storage import ToolPolicy
-from tether.store import SqlStore
+from tether.store import SqlStore, open_store
 from tether.types import JSON, Effect
 
 from .samples import DELETE, SEARCH
@@ -76,3 +79,23 @@ async def test_a_setting_reads_back_whatever_json_it_holds(store: SqlStore) -> N
     for value in values:
         await store.set_setting("any", value)
         assert await store.get_setting("any") == value
+
+
+async def test_two_stores_setting_a_new_tool_at_once_see_one_first_write(
+    store: SqlStore, location: Path | str
+) -> None:
+    previous: dict[str, list[Effect | None]] = {}
+
+    async def set_effect(on: SqlStore, effect: Effect, tool: str) -> None:
+        previous.setdefault(tool, []).append(await on.set_effect("notes", tool, effect))
+
+    async with await open_store(location) as other:
+        for tool in (f"t{n}" for n in range(20)):
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(set_effect, store, Effect.ALLOW, tool)
+                    tg.start_soon(set_effect, other, Effect.BLOCK, tool)
+            # One found no policy; the other found the first one's effect and replaced it.
+            assert previous[tool].count(None) == 1
+            (seen,) = [effect for effect in previous[tool] if effect is not None]
+            assert {seen, await store.get_effect("notes", tool)} == {Effect.ALLOW, Effect.BLOCK}

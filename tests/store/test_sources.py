@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tether.core.pinning import definition_hash
@@ -110,3 +111,15 @@ async def test_the_stored_definition_hash_changes_with_any_part_of_a_tool(
     assert definition_hash(dataclasses.replace(SEARCH, description="Exfiltrate the notes.")) != stored
     reannotated = dataclasses.replace(SEARCH, annotations=ToolAnnotations(read_only=False))
     assert definition_hash(reannotated) != stored
+
+
+async def test_two_stores_saving_one_catalog_at_once_both_succeed(
+    store: SqlStore, location: Path | str
+) -> None:
+    async with await open_store(location) as other:
+        for n in range(20):
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(store.save_tools, f"s{n}", [SEARCH, DELETE])
+                    tg.start_soon(other.save_tools, f"s{n}", [DELETE, SEARCH])
+            assert await store.known_tools(f"s{n}") == [DELETE, SEARCH]

@@ -86,6 +86,17 @@ class Database(abc.ABC):
         ...
 
     @abc.abstractmethod
+    def insert_new(
+        self, table: sa.Table, values: Mapping[str, object], *, keys: Sequence[str]
+    ) -> sa.Executable:
+        """INSERT ``values`` unless a row with the same ``keys`` exists (rowcount says which).
+
+        On PostgreSQL it waits for a concurrent insert of that row, so unlike a SELECT first it
+        cannot miss one: what a read-then-write transaction locks on when the row may not exist.
+        """
+        ...
+
+    @abc.abstractmethod
     async def close(self) -> None:
         """Close every pooled connection, even while being cancelled."""
         ...
@@ -151,6 +162,11 @@ class SqliteDatabase(Database):
         statement = sqlite.insert(table).values(dict(values))
         changes = {name: statement.excluded[name] for name in values if name not in keys}
         return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
+
+    def insert_new(
+        self, table: sa.Table, values: Mapping[str, object], *, keys: Sequence[str]
+    ) -> sa.Executable:
+        return sqlite.insert(table).values(dict(values)).on_conflict_do_nothing(index_elements=list(keys))
 
     async def close(self) -> None:
         with anyio.CancelScope(shield=True):

@@ -70,13 +70,18 @@ class PolicyRepository:
         stamp = rows.to_text(rows.now())
         key = (policies.c.source == source, policies.c.tool == tool)
         values = {"source": source, "tool": tool, "effect": effect.value, "updated_at": stamp}
-        upsert = self._db.upsert(policies, values, keys=("source", "tool"))
+        insert = self._db.insert_new(policies, values, keys=("source", "tool"))
+        update = sa.update(policies).where(*key).values(effect=effect.value, updated_at=stamp)
 
         def write(conn: sa.Connection) -> str | None:
-            # FOR UPDATE locks an existing row on PostgreSQL; SQLite is already locked.
+            # Inserting first, not reading: on PostgreSQL a SELECT cannot see (or lock) a row
+            # another process is inserting, so both would report "no previous effect".
+            if conn.execute(insert).rowcount == 1:
+                return None
+            # FOR UPDATE locks the row on PostgreSQL; SQLite is already locked.
             previous: str | None = conn.scalar(sa.select(policies.c.effect).where(*key).with_for_update())
             if previous != effect.value:
-                conn.execute(upsert)
+                conn.execute(update)
             return previous
 
         previous = await self._db.write(write)

@@ -45,6 +45,11 @@ class PostgresDatabase(Database):
         changes = {name: statement.excluded[name] for name in values if name not in keys}
         return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
 
+    def insert_new(
+        self, table: sa.Table, values: Mapping[str, object], *, keys: Sequence[str]
+    ) -> sa.Executable:
+        return postgresql.insert(table).values(dict(values)).on_conflict_do_nothing(index_elements=list(keys))
+
     async def close(self) -> None:
         with anyio.CancelScope(shield=True):
             await self.engine.dispose()

@@ -84,6 +84,9 @@ def _source_exists(conn: sa.Connection, name: str) -> bool:
     return conn.scalar(sa.select(sources.c.name).where(sources.c.name == name)) is not None
 
 
+_TOOL_KEYS = ("source", "name")
+
+
 class CatalogRepository:
     _db: Database
 
@@ -117,12 +120,17 @@ class CatalogRepository:
                 "definition_hash": definition_hash(tool),
                 "seen_at": stamp,
             }
-            for tool in by_name.values()
+            for tool in sorted(by_name.values(), key=lambda tool: tool.name)  # one lock order everywhere
         ]
+        # Upserting, not deleting all and inserting: on PostgreSQL two processes saving one
+        # source's catalog at once would both insert every row, and the second would fail.
+        stale = sa.delete(tools).where(tools.c.source == source, tools.c.name.not_in(list(by_name)))
+        columns: dict[str, object] = {c.name: sa.bindparam(c.name) for c in tools.c}
+        upsert = self._db.upsert(tools, columns, keys=_TOOL_KEYS)
 
         def write(conn: sa.Connection) -> None:
-            conn.execute(sa.delete(tools).where(tools.c.source == source))
+            conn.execute(stale)
             if values:
-                conn.execute(sa.insert(tools), values)
+                conn.execute(upsert, values)
 
         await self._db.write(write)
