@@ -139,3 +139,16 @@ async def test_a_database_url_tether_cannot_use_is_a_store_error_without_the_pas
     with pytest.raises(StoreError) as caught:
         await open_store(url)
     assert PASSWORD not in str(caught.value)
+
+
+async def test_connections_the_server_dropped_are_replaced_without_an_error(postgres_head_url: str) -> None:
+    async with await open_store(postgres_head_url) as store:
+        await store.add_source(stdio_source())
+        with raw_database(postgres_head_url) as db:  # as a server restart or a failover would
+            (dropped,) = db.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert dropped >= 1
+        assert await store.list_sources() == [stdio_source()]
+        assert (await store.verify()).is_intact

@@ -21,7 +21,9 @@ from tether.store.engine import Database, T, Work
 class PostgresDatabase(Database):
     def __init__(self, url: sa.URL, *, where: str) -> None:
         super().__init__(where=where)
-        self.engine = create_async_engine(url, pool_reset_on_return=None)
+        # pre-ping: a connection the server dropped (a restart, a failover) is replaced before use,
+        # not handed to a call that then fails.
+        self.engine = create_async_engine(url, pool_reset_on_return=None, pool_pre_ping=True)
 
     async def read(self, work: Work[T], *, snapshot: bool = False) -> T:
         async def run() -> T:
