@@ -116,6 +116,8 @@ async def test_responses_forbid_framing_inline_script_and_caching(page: Page) ->
     assert answer.headers["x-frame-options"] == "DENY"
     assert answer.headers["cache-control"] == "no-store"
     assert "<script>" not in answer.text
+    # "no-referrer" would make browsers send Origin: null on plain form posts (refused as foreign).
+    assert answer.headers["referrer-policy"] == "same-origin"
 
 
 async def test_the_static_files_and_the_login_page_need_no_session(anonymous: httpx2.AsyncClient) -> None:
