@@ -122,6 +122,7 @@ async def test_a_person_chats_sees_the_answer_stream_and_approves_a_call_inline(
             await expect(done_call.locator("[data-call-result]")).to_contain_text("hello from the browser")
             await expect(page.locator(".chat-usage").last).to_contain_text("tokens:")
             await expect(page.locator("[data-approvals-count]")).to_be_hidden()
+            await expect(page.locator("#chat-list .badge.busy")).to_have_count(0)  # no longer "answering"
             await shots.take(page, "chat-answer", doc="chat")
             tool_message = [m for m in model.requests[1]["messages"] if m["role"] == "tool"]
             assert tool_message[0]["content"] == "hello from the browser"

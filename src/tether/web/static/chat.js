@@ -1,6 +1,6 @@
 // The Chat page: follows a run's events over SSE (text as it streams, tool calls, the end of the
-// turn), then swaps in the conversation as stored. Ctrl+Enter sends. Forms are boosted by htmx
-// (a plain form post would carry "Origin: null" under the no-referrer policy, which tether refuses).
+// turn), then swaps in the conversation as stored, its title and the conversation list. Ctrl+Enter
+// sends. Forms are boosted by htmx.
 // Plain script, no build step. Text is set with textContent; HTML comes rendered (escaped) by tether.
 "use strict";
 
@@ -63,7 +63,29 @@
         // The stored conversation: activity links, usage per turn, what still waits.
         window.htmx.ajax("GET", messages.dataset.refresh, { target: "#messages", swap: "outerHTML" });
       }
+      refresh(["chat-list", "chat-head"]);
     });
+  }
+
+  // The parts of this page with these ids as the server shows them now (the list's "answering"
+  // badge, the title the first turn set). Parsed, never run: the HTML comes escaped from tether.
+  function refresh(ids) {
+    fetch(location.pathname, { headers: { Accept: "text/html" } })
+      .then(function (answer) { return answer.ok ? answer.text() : ""; })
+      .then(function (html) {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        for (const id of ids) {
+          const now = fresh.getElementById(id);
+          const shown = document.getElementById(id);
+          if (now !== null && shown !== null) {
+            shown.replaceWith(now);
+            if (window.htmx) {
+              window.htmx.process(now);
+            }
+          }
+        }
+      })
+      .catch(function () { /* the next page load shows them */ });
   }
 
   function followAll() {
