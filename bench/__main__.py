@@ -8,13 +8,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import activity_cost, call_path, chat, gateway, pdf, web
+from bench import activity_cost, call_path, chat, connector, gateway, pdf, web
 from bench import install as install_and_start
 from bench import sandbox as sandbox_start
 
 BENCHMARKS: dict[str, Callable[..., None]] = {
     "call_path": call_path.main,
     "gateway": gateway.main,
+    "connector": connector.main,
     "activity_cost": activity_cost.main,
     "sandbox": sandbox_start.main,
     "install": install_and_start.main,

@@ -78,3 +78,16 @@ def test_export_round_trips_through_import() -> None:
     again = parse_mcp_servers(render_mcp_servers(configs))
     assert again.problems == []
     assert again.sources == configs
+
+
+def test_a_connectors_headers_are_exported_as_placeholders_never_values() -> None:
+    configs = [SourceConfig(name="linear", kind=SourceKind.HTTP, url="https://mcp.linear.app/mcp")]
+    text = render_mcp_servers(configs, {"linear": ["Authorization", "X-Api-Key"]})
+    entry = json.loads(text)["mcpServers"]["linear"]
+    assert entry["headers"] == {
+        "Authorization": "${LINEAR_AUTHORIZATION}",
+        "X-Api-Key": "${LINEAR_X_API_KEY}",
+    }
+    again = parse_mcp_servers(text)
+    assert again.sources == configs
+    assert any("headers were not imported" in problem for problem in again.problems)

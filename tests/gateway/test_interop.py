@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -19,69 +17,20 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.gateway.processes import CONFORMANCE, ECHO, ME, Home, Served, listening, make_home, serving
+from tests.npm_tools import CONFORMANCE as CONFORMANCE_SCRIPT
+from tests.npm_tools import NodeTools, install_node_tools
 from tether.gateway.tokens import issue_token
 from tether.types import Effect
 
 pytestmark = pytest.mark.timeout(600)
 
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "gateway-npm"
-PACKAGES = {
-    "@modelcontextprotocol/inspector": "2.12.0",
-    "@modelcontextprotocol/conformance": "0.1.16",
-    "node": "22.23.3",
-}
-RUN_TIMEOUT_S = 180
 # Scenarios that cannot pass through a gateway, each explained in docs/gateway.md (none now).
 EXPECTED_FAILURES: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class NodeTools:
-    node: Path
-
-    def run(
-        self, package_script: str, *args: str, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.node), str(CACHE / "node_modules" / package_script), *args],
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-
-    def inspector(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run("@modelcontextprotocol/inspector/clients/launcher/build/index.js", "--cli", *args)
-
-
-def _installed(package: str) -> str | None:
-    try:
-        return json.loads((CACHE / "node_modules" / package / "package.json").read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 @pytest.fixture(scope="session")
 def node_tools() -> NodeTools:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip("npm is needed to install the MCP Inspector and the conformance suite")
-    if any(_installed(package) != version for package, version in PACKAGES.items()):
-        CACHE.mkdir(parents=True, exist_ok=True)
-        specs = [f"{package}@{version}" for package, version in PACKAGES.items()]
-        command = [npm, "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", *specs]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=500, check=False)
-        except subprocess.TimeoutExpired:
-            pytest.skip("npm could not install the MCP Inspector and conformance suite within 500 s")
-        if done.returncode != 0 or any(_installed(p) != v for p, v in PACKAGES.items()):
-            pytest.skip(f"npm could not install {', '.join(specs)}: {done.stderr[-500:]}")
-    node = CACHE / "node_modules" / ".bin" / "node"
-    if not node.exists():
-        pytest.skip("the node@22 package did not provide a node binary")
-    return NodeTools(node)
+    return install_node_tools()
 
 
 @pytest.fixture(scope="module")
@@ -161,9 +110,7 @@ async def test_the_conformance_suite_passes_but_the_explained_scenarios(
     async with listening(WithToken(http.http, secret)) as base:
         url = f"{base}/mcp"
         done = await anyio.to_thread.run_sync(
-            lambda: node_tools.run(
-                "@modelcontextprotocol/conformance/dist/index.js", "server", "--url", url, "-o", str(results)
-            )
+            lambda: node_tools.run(CONFORMANCE_SCRIPT, "server", "--url", url, "-o", str(results))
         )
     failed = scenario_failures(results)
     assert len(failed) >= 20, (

@@ -180,6 +180,8 @@ class ConnectorAuth(OAuthClientProvider):
     async def ensure_fresh(self, *, refused: str | None = None) -> bool:
         """Refresh the access token when it is due, or when ``refused`` (the access token a server
         just refused) is still the current one; True when there is a newer token to try."""
+        if self._initialized and refused is None and not self._is_refresh_due():
+            return False  # the common case, on every request: no lock to take
         async with self._refresh_lock:
             if not self._initialized:
                 await self._initialize()
@@ -202,6 +204,10 @@ class ConnectorAuth(OAuthClientProvider):
                 self._forget_grant()
                 raise
             return True
+
+    def _is_refresh_due(self) -> bool:
+        tokens = self.context.current_tokens
+        return tokens is not None and not self.context.is_token_valid()
 
     async def _reload_if_signed_in_elsewhere(self, sent: str | None) -> bool:
         """True when the secret store holds another access token than ``sent`` (a new sign-in)."""

@@ -137,8 +137,14 @@ def _source_name(raw: str, taken: set[str]) -> str:
         return f"server-{len(taken) + 1}"
 
 
-def render_mcp_servers(configs: Sequence[SourceConfig]) -> str:
-    """Configs as a ``claude_desktop_config.json``-style document (secrets included: the user asked)."""
+def render_mcp_servers(
+    configs: Sequence[SourceConfig], header_names: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """Configs as a ``claude_desktop_config.json``-style document (env values included: the user asked).
+
+    A connector's static headers (``header_names``: source name -> header names) are secrets
+    kept in the secret store: they are written as ``${VARIABLE}`` placeholders, never values.
+    """
     servers: dict[str, Mapping[str, Any]] = {}
     for config in configs:
         entry: dict[str, Any]
@@ -150,7 +156,16 @@ def render_mcp_servers(configs: Sequence[SourceConfig]) -> str:
                 entry["cwd"] = config.cwd
         else:
             entry = {"type": config.kind.value, "url": config.url}
+            names = (header_names or {}).get(config.name, ())
+            if names:
+                entry["headers"] = {name: "${" + header_variable(config.name, name) + "}" for name in names}
         if not config.is_enabled:
             entry["disabled"] = True
         servers[config.name] = entry
     return json.dumps({"mcpServers": servers}, indent=2) + "\n"
+
+
+def header_variable(source: str, header: str) -> str:
+    """The environment variable an exported header's placeholder names: ``linear`` +
+    ``X-Api-Key`` -> ``LINEAR_X_API_KEY``."""
+    return re.sub(r"[^A-Z0-9]+", "_", f"{source}_{header}".upper()).strip("_")
