@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from tests.connectors.servers import Browser, self_signed_certificate, serve_app
 from tether.config import Settings
 from tether.connectors.netguard import NetworkGuard
 from tether.connectors.oauth import ConnectorAuth
+from tether.connectors.oauth_checks import check_registration
 from tether.connectors.signin import Callback
 from tether.demo.tasks_server import bind_loopback
 from tether.errors import TetherError
@@ -215,3 +217,36 @@ async def test_the_ssrf_guard(connector_url: str, target: str, is_allowed: bool)
 async def test_the_ssrf_guard_can_be_lifted_for_local_development() -> None:
     guard = NetworkGuard("https://93.184.216.34/mcp", allow_private=True)
     await guard.check("https://10.0.0.7/token")
+
+
+async def test_a_garbage_refresh_answer_keeps_the_tokens_and_says_why(settings: Settings) -> None:
+    async with serve_tasks() as server:
+        vault = vault_for(settings.home, "tasks", server.mcp_url)
+        await login(vault)
+        grant = vault.load_grant()
+        assert grant is not None
+        server.quirks.garbage_tokens = True
+        server.authority.grants.access.clear()
+        vault.save_token(grant.token.model_copy(update={"expires_in": 0}))
+        async with running(remote(vault)) as source:
+            assert source.last_error is not None
+            assert source.last_error.code == "token_response"
+            kept = vault.load_grant()
+            assert kept is not None
+            assert kept.token.refresh_token == grant.token.refresh_token
+
+
+def test_a_registration_that_swaps_the_redirect_uri_is_refused() -> None:
+    request = httpx2.Request("POST", "https://auth.example.com/register")
+    answer = httpx2.Response(
+        201,
+        json={"client_id": "c1", "redirect_uris": ["https://evil.example/callback"]},
+        request=request,
+    )
+    with pytest.raises(TetherError) as raised:
+        check_registration(answer, redirect_uri="http://127.0.0.1:8123/callback", connector="tasks")
+    assert raised.value.code == "redirect_not_loopback"
+    kept = httpx2.Response(
+        201, json={"client_id": "c1", "redirect_uris": ["http://127.0.0.1:8123/callback"]}, request=request
+    )
+    check_registration(kept, redirect_uri="http://127.0.0.1:8123/callback", connector="tasks")
