@@ -146,12 +146,13 @@ def asking_source(tmp_path: Path, mode: str = "auto") -> StdioSource:
 
 
 @asynccontextmanager
-async def gateway_over(source: ToolSource) -> AsyncGenerator[Gateway]:
-    """The in-process gateway over one real source, its tools allowed."""
+async def gateway_over(source: ToolSource, *, ask: Sequence[str] = ()) -> AsyncGenerator[Gateway]:
+    """The in-process gateway over one real source, its tools allowed but those in ``ask``."""
     async with Host(MemoryStore()) as host:
         await host.add_source(source)
         for tool in await host.tools():
-            await host.set_policy(Actor("cli", "test"), tool, Effect.ALLOW)
+            if tool.name not in ask:
+                await host.set_policy(Actor("cli", "test"), tool, Effect.ALLOW)
         gateway = Gateway(host, caller=stdio_caller())
         async with gateway.running():
             yield gateway

@@ -4,6 +4,7 @@ answer gets the source a clear error. A real stdio source and a real HTTP connec
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.connectors.conftest import connector, remote, vault_for
 from tests.connectors.servers import asking_over_http
 from tests.fakes import MemoryStore
-from tests.gateway.conftest import ASKING, asking_source, gateway_over
+from tests.gateway.conftest import ASKING, asking_source, gateway_over, next_record
 from tests.gateway.processes import ME, WAIT_S, make_home, serving
 from tether.gateway.server import Gateway
 from tether.gateway.tokens import issue_token
@@ -43,6 +44,8 @@ class TheClient:
         self, context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult:
         self.asked.append(params.message)
+        if params.message.startswith("tether: allow"):  # tether's own approval form
+            return types.ElicitResult(action="accept", content={"decision": "once"})
         if self.action != "accept":
             return types.ElicitResult(action=self.action)  # type: ignore[arg-type]
         return types.ElicitResult(action="accept", content={"colour": "ochre"})
@@ -63,6 +66,12 @@ class TheClient:
 
 def text_of(result: types.CallToolResult) -> str:
     return str(result.content[0].model_dump()["text"])
+
+
+def call_outcomes(gateway: Gateway) -> list[object]:
+    store = gateway.host.store
+    assert isinstance(store, MemoryStore)
+    return [r.data["outcome"] for r in store.activity if r.kind == "tool.called"]
 
 
 def asked_rows(gateway: Gateway) -> list[tuple[str, str | None, str | None, object, object]]:
@@ -129,17 +138,73 @@ async def test_a_client_that_declines_the_elicitation_is_answered_as_declined(
     assert text_of(result) == f"sampled: hello from the client; elicited: {action} {{}}"
 
 
-async def test_a_2026_client_cannot_be_asked_mid_call_and_the_source_hears_why(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source_mode", ["auto", "legacy"])
+async def test_a_2026_client_is_asked_with_input_required_rounds(tmp_path: Path, source_mode: str) -> None:
     seen = TheClient()
     async with (
-        gateway_over(asking_source(tmp_path, "legacy")) as gateway,
+        gateway_over(asking_source(tmp_path, source_mode)) as gateway,
         seen.client(gateway.server, mode="auto") as client,
     ):
         with anyio.fail_after(WAIT_S):
             result = await client.call_tool("asker__ask", {})
-    assert "cannot be asked for sampling during a call" in text_of(result)
+        rows = asked_rows(gateway)
+        calls = call_outcomes(gateway)
+    assert text_of(result) == "sampled: hello from the client; elicited: accept {'colour': 'ochre'}"
+    assert sorted(seen.asked) == ["asker asks: pick a colour", "sampling"]
+    assert seen.logs == [("info", "asker/asker", "asking now")]
+    assert sorted((request, outcome) for *_, request, outcome in rows) == [
+        ("elicitation", "accept"),
+        ("sampling", "answered"),
+    ]
+    assert calls == ["ok"]  # one call, however many rounds
+
+
+async def test_a_2026_client_approves_then_answers_the_source_in_later_rounds(tmp_path: Path) -> None:
+    seen = TheClient()
+    async with (
+        gateway_over(asking_source(tmp_path), ask=["ask"]) as gateway,
+        seen.client(gateway.server, mode="auto") as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            result = await client.call_tool("asker__ask", {})
+        calls = call_outcomes(gateway)
+    assert text_of(result) == "sampled: hello from the client; elicited: accept {'colour': 'ochre'}"
+    assert seen.asked[0].startswith("tether: allow asker__ask")
+    assert sorted(seen.asked[1:]) == ["asker asks: pick a colour", "sampling"]
+    assert calls == ["ok"]
+
+
+async def test_a_2026_client_that_leaves_mid_call_cancels_the_call(tmp_path: Path) -> None:
+    seen = TheClient()
+    holding = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        holding.set()
+
+    async with (
+        gateway_over(asking_source(tmp_path)) as gateway,
+        seen.client(gateway.server, mode="auto") as client,
+    ):
+        with gateway.host.events.subscribe() as events:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(partial(client.call_tool, "asker__hold", {}, progress_callback=on_progress))
+                with anyio.fail_after(WAIT_S):
+                    await holding.wait()  # the call runs in the gateway's background now
+                tg.cancel_scope.cancel()
+            record = await next_record(events, "tool.called")
+    assert record.data["outcome"] == "cancelled"
+
+
+async def test_a_2026_client_without_the_capabilities_gets_the_source_a_clear_error(tmp_path: Path) -> None:
+    seen = TheClient()
+    async with (
+        gateway_over(asking_source(tmp_path, "legacy")) as gateway,
+        seen.client(gateway.server, mode="auto", can_answer=False) as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            result = await client.call_tool("asker__ask", {})
+    assert "the client connected to tether does not support sampling" in text_of(result)
     assert seen.asked == []
-    assert seen.logs == [("info", "asker/asker", "asking now")]  # log messages still pass
 
 
 @pytest.mark.parametrize("source_mode", ["auto", "legacy"])
@@ -221,3 +286,18 @@ async def test_a_source_cannot_have_the_clients_context_put_into_its_sampling(tm
             result = await client.call_tool("asker__ask", {"include_context": "allServers"})
     assert text_of(result).startswith("sampled: no context;")
     assert contexts == ["none"]
+
+
+async def test_a_2026_client_that_only_samples_is_asked_only_for_sampling(tmp_path: Path) -> None:
+    seen = TheClient()
+    async with (
+        gateway_over(asking_source(tmp_path, "legacy")) as gateway,
+        Client(gateway.server, mode="auto", sampling_callback=seen.sampling) as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            result = await client.call_tool("asker__ask", {})
+    assert text_of(result) == (
+        "sampled: hello from the client; "
+        "elicited: error: the client connected to tether does not support elicitation"
+    )
+    assert seen.asked == ["sampling"]

@@ -82,7 +82,7 @@ class ClientPeer:
         self._tool = tool
 
     async def create_message(self, source: str, params: JSONObject) -> JSONObject:
-        capabilities = self._ctx.session.client_capabilities
+        capabilities = self._current().session.client_capabilities
         if capabilities is None or capabilities.sampling is None:
             await self._refuse(source, "sampling", "the client connected to tether does not support sampling")
         if params.get("includeContext", "none") != "none":
@@ -90,10 +90,10 @@ class ClientPeer:
             # client's context from the others put into its sampling, so it gets none.
             params = {**params, "includeContext": "none"}
         request = types.CreateMessageRequest(params=_parse(types.CreateMessageRequestParams, params))
-        return await self._ask(source, request, "sampling")
+        return await self._send(source, request, "sampling")
 
     async def elicit(self, source: str, params: JSONObject) -> JSONObject:
-        capabilities = self._ctx.session.client_capabilities
+        capabilities = self._current().session.client_capabilities
         support = capabilities.elicitation if capabilities is not None else None
         if support is None:
             await self._refuse(
@@ -109,10 +109,10 @@ class ClientPeer:
             if labelled.get("mode", "form") == "form"
             else _parse(types.ElicitRequestURLParams, labelled)
         )
-        return await self._ask(source, request, "elicitation")
+        return await self._send(source, request, "elicitation")
 
     async def log(self, source: str, level: str, logger: str | None, data: JSON) -> None:
-        ctx = self._ctx
+        ctx = self._current()
         if level not in allowed_log_levels(ctx.protocol_version, ctx.meta):
             return
         if not self._levels.allows(ctx.session, level):
@@ -124,16 +124,21 @@ class ClientPeer:
         )
         await ctx.session.send_notification(notification, related_request_id=ctx.request_id)
 
-    async def _ask(
+    def _current(self) -> Context:
+        """The client's request the call belongs to now."""
+        return self._ctx
+
+    async def _send(
         self, source: str, request: types.CreateMessageRequest | types.ElicitRequest, what: str
     ) -> JSONObject:
+        """Ask the client during the call (2025-11-25); ``_refuse`` when it cannot be asked."""
         ctx = self._ctx
         if not ctx.session.can_send_request:
             await self._refuse(
                 source,
                 what,
                 f"the client connected to tether (MCP {ctx.protocol_version}) cannot be asked for {what} "
-                "during a call; tether passes it on to 2025-11-25 clients only",
+                "during this call",
             )
         try:
             answer = await ctx.session.send_request(

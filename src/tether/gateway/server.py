@@ -9,7 +9,7 @@ served by the SDK's own server classes; this module only supplies handlers.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from importlib import metadata
 from typing import Any, cast
@@ -30,13 +30,14 @@ from tether.core.tools import ContentReader, call_peer, call_progress
 from tether.errors import TetherError
 from tether.gateway import search
 from tether.gateway.approvals import AnsweredApprover, ElicitingApprover, InputRequests, WaitingNotice
+from tether.gateway.asking import AskingCalls
 from tether.gateway.callers import Caller
 from tether.gateway.catalog import GatewayCatalog, split_gateway_uri
 from tether.gateway.changes import ListChanges
 from tether.gateway.peer import ClientPeer, LogLevels
 from tether.gateway.results import error_result, refusal, wire_result
 from tether.gateway.subscriptions import ResourceSubscriptions
-from tether.types import JSON, Actor, Effect
+from tether.types import JSON, Actor, Effect, HostedTool
 
 Context = ServerRequestContext[Any, Any]
 
@@ -84,6 +85,7 @@ class Gateway:
         self._default_caller = caller
         self._input = InputRequests()
         self._log_levels = LogLevels()
+        self._asking = AskingCalls(ttl_s=host.approval_timeout_s)
         self.subscriptions = ResourceSubscriptions(
             host, self.catalog, self.changes.bus, self.changes.listen, self._caller
         )
@@ -123,9 +125,11 @@ class Gateway:
         """Follow the host's changes (for ``list_changed``) while serving."""
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.changes.run)
+            self._asking.task_group = tg  # the calls of clients a source may ask (gateway/asking.py)
             try:
                 yield
             finally:
+                self._asking.task_group = None
                 tg.cancel_scope.cancel()
 
     async def _caller(self) -> Caller:
@@ -158,6 +162,10 @@ class Gateway:
 
     async def _call_tool(self, ctx: Context, params: types.CallToolRequestParams) -> HandlerResult:
         caller = await self._caller()
+        if params.request_state is not None:  # the answer to a source's question (gateway/asking.py)?
+            resumed = await self._asking.resume(ctx, params)
+            if resumed is not None:
+                return resumed
         name, arguments = params.name, dict(params.arguments or {})
         if caller.uses_tool_search and name == search.SEARCH_TOOL:
             return await self._search(caller, arguments)
@@ -191,6 +199,9 @@ class Gateway:
                     )
                 ]
 
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and self._asking.can_run(ctx):
+            return await self._call_asked(ctx, caller, tool, arguments, approvers)
+
         async def forward_progress(progress: float, total: float | None, message: str | None) -> None:
             await ctx.session.report_progress(progress, total, message)
 
@@ -207,6 +218,36 @@ class Gateway:
             call_peer.reset(reset_peer)
             call_progress.reset(reset)
         return wire_result(result)
+
+    async def _call_asked(
+        self,
+        ctx: Context,
+        caller: Caller,
+        tool: HostedTool,
+        arguments: dict[str, JSON],
+        approvers: list[Approver],
+    ) -> HandlerResult:
+        """A 2026-07-28 client that may be asked by the source: the call runs in the background
+        and the client answers the source's questions with input_required rounds."""
+
+        async def run(peer: ClientPeer, current: Callable[[], Context]) -> HandlerResult:
+            async def forward_progress(progress: float, total: float | None, message: str | None) -> None:
+                await current().session.report_progress(progress, total, message)
+
+            reset = call_progress.set(forward_progress)
+            reset_peer = call_peer.set(peer)
+            try:
+                result = await self.host.call_tool(
+                    caller.actor, tool.qualified_name, arguments, approvers=approvers
+                )
+            except TetherError as error:
+                return refusal(error, source=tool.source)
+            finally:
+                call_peer.reset(reset_peer)
+                call_progress.reset(reset)
+            return wire_result(result)
+
+        return await self._asking.start(ctx, (self._log_levels, self.host, caller.actor, tool.name), run)
 
     async def _search(self, caller: Caller, arguments: Mapping[str, JSON]) -> HandlerResult:
         query, limit = arguments.get("query", ""), arguments.get("limit", search.DEFAULT_LIMIT)
