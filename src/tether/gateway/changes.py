@@ -35,7 +35,9 @@ CHECK_EVERY_S = 1.0
 MAX_LEGACY_CLIENTS = 1024
 NOTIFY_TIMEOUT_S = 2.0
 _POLICY_KINDS = ("policy.", "tools.")
-_LIST_NEUTRAL_KINDS = frozenset({"tool.called", "approval.resolved", "token.created", "token.revoked"})
+_LIST_NEUTRAL_KINDS = frozenset(
+    {"tool.called", "source.asked", "approval.resolved", "token.created", "token.revoked"}
+)
 
 
 class ListChanges:
