@@ -10,8 +10,9 @@ import pytest
 
 STRICT = os.environ.get("TETHER_TEST_STRICT") == "1"
 
-# `mcpb`: the reference CLI from npm; `postgres_cluster`, `postgres_url`: a throwaway PostgreSQL.
-pytest_plugins = ["tests.mcpb_cli", "tests.postgres"]
+# `mcpb`: the reference CLI from npm; `postgres_cluster`, `postgres_url`: a throwaway PostgreSQL;
+# `redis_server_url`: a throwaway Redis.
+pytest_plugins = ["tests.mcpb_cli", "tests.postgres", "tests.redis_server"]
 
 
 @pytest.fixture

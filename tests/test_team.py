@@ -123,6 +123,15 @@ def test_doctor_says_when_the_database_cannot_be_reached_without_its_password(tm
     assert PASSWORD not in done.stdout + done.stderr
 
 
+def test_doctor_names_redis_without_its_password_when_it_cannot_be_reached(alice: Tether) -> None:
+    alice.env["TETHER_REDIS_URL"] = f"redis://:{PASSWORD}@127.0.0.1:9/0"
+    done = alice("doctor", check=False)
+    assert done.returncode == 8  # a StoreError
+    assert "redis://:***@127.0.0.1:9/0" in done.stdout
+    assert "cannot reach Redis" in done.stdout
+    assert PASSWORD not in done.stdout + done.stderr
+
+
 def test_doctor_warns_about_a_password_kept_in_the_config_file(tmp_path: Path, database_url: str) -> None:
     replica = Tether(tmp_path / "home")
     (tmp_path / "home").mkdir()

@@ -10,7 +10,7 @@ import dataclasses
 import sys
 import tempfile
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -558,13 +558,27 @@ async def open_app(
     settings: Settings | None = None, *, approvers: Sequence[Approver] = ()
 ) -> AsyncGenerator[App]:
     settings = settings or load_settings()
-    secrets = open_secret_store(settings.home, settings.secrets_backend)
-    store = await open_store(store_location(settings, secrets))
+    # Opened ahead of the store only when the database password may be kept there.
+    early = (
+        open_secret_store(settings.home, settings.secrets_backend) if settings.database_url.strip() else None
+    )
+    store = await open_store(store_location(settings, early))
     try:
+        secrets = early or open_secret_store(settings.home, settings.secrets_backend)
         skips = {c.name: c.skip_approvals for c in await store.list_sources()}
-        async with Host(
-            store, approvers=approvers, approval_timeout_s=settings.approval_timeout_s, skip_approvals=skips
-        ) as host:
+        async with (
+            Host(
+                store,
+                approvers=approvers,
+                approval_timeout_s=settings.approval_timeout_s,
+                skip_approvals=skips,
+            ) as host,
+            AsyncExitStack() as team,
+        ):
+            if settings.redis_url.strip():
+                from tether.store.relay import relayed_events  # only team mode loads redis
+
+                await team.enter_async_context(relayed_events(settings.redis_url.strip(), store, host.events))
             yield App(settings, store, secrets, host)
     finally:
         await store.close()
@@ -574,12 +588,12 @@ DATABASE_PASSWORD_SECRET = "database/password"
 """The secret holding the password of ``database_url`` when the URL has none (`tether db password`)."""
 
 
-def store_location(settings: Settings, secrets: SecretStore) -> Path | str:
+def store_location(settings: Settings, secrets: SecretStore | None) -> Path | str:
     """Where the store is: the data dir, or ``database_url`` with its password from the secret store."""
     url = settings.database_url.strip()
     if not url:
         return settings.home
-    if url_has_password(url):
+    if url_has_password(url) or secrets is None:
         return url
     return url_with_password(url, secrets.get_secret(DATABASE_PASSWORD_SECRET))
 

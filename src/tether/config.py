@@ -21,6 +21,9 @@ SETTINGS: dict[str, str] = {
     "database_url": "Team mode: the PostgreSQL database several tether processes share, e.g. "
     "postgresql://tether@db.internal/tether. Empty (default): SQLite in the data dir. Env: "
     "TETHER_DATABASE_URL. Keep a password out of tether.toml: use the env, or `tether db password`.",
+    "redis_url": "Team mode: the Redis whose pub/sub relays approvals and activity between tether "
+    "processes at once, e.g. redis://redis.internal:6379/0. Empty (default): each process sees the "
+    "others' changes by watching the database. Env: TETHER_REDIS_URL.",
     "host": "Address the web UI and HTTP gateway bind to. Default 127.0.0.1.",
     "port": "Port of the web UI and HTTP gateway. Default 8765.",
     "approval_timeout_s": "Seconds a call waits for an approval before it expires. Default 300.",
@@ -54,6 +57,7 @@ class Settings:
     home: Path
     config_file: Path
     database_url: str = ""
+    redis_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8765
     approval_timeout_s: float = 300.0

@@ -99,3 +99,21 @@ async def test_two_stores_setting_a_new_tool_at_once_see_one_first_write(
             assert previous[tool].count(None) == 1
             (seen,) = [effect for effect in previous[tool] if effect is not None]
             assert {seen, await store.get_effect("notes", tool)} == {Effect.ALLOW, Effect.BLOCK}
+
+
+async def test_a_setting_stored_by_default_once_is_what_every_store_gets(
+    store: SqlStore, location: Path | str
+) -> None:
+    async with await open_store(location) as other:
+        got: list[JSON] = []
+
+        async def take(on: SqlStore, default: str) -> None:
+            got.append(await on.setting_or_default("team.id", default))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(take, store, "first")
+                tg.start_soon(take, other, "second")
+    assert got[0] == got[1] == await store.get_setting("team.id")
+    assert got[0] in ("first", "second")
+    assert await store.setting_or_default("team.id", "third") == got[0]

@@ -143,6 +143,7 @@ def doctor() -> None:
         table.add_row("python", f"{platform.python_version()} ({sys.executable})")
         table.add_row("data dir", str(settings.home))
         table.add_row("database", _database_shown(settings))
+        table.add_row("events", _events_shown(settings))
         if _password_in_config_file(settings):
             table.add_row(
                 "database password",
@@ -285,6 +286,16 @@ def _database_shown(settings: Settings) -> str:
     """The database as doctor and db commands name it: never with its password."""
     url = settings.database_url.strip()
     return f"{describe_location(url)} (PostgreSQL)" if url else f"{settings.database_path} (SQLite)"
+
+
+def _events_shown(settings: Settings) -> str:
+    """How this process hears what other tether processes do."""
+    url = settings.redis_url.strip()
+    if not url:
+        return "from the database (every 0.5 s while tether serve runs)"
+    from tether.store.relay import describe_redis_url  # only team mode loads redis
+
+    return f"relayed at once over Redis {describe_redis_url(url)}"
 
 
 def _password_in_config_file(settings: Settings) -> bool:

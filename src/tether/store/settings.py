@@ -41,6 +41,21 @@ class SettingsRepository:
         statement = self._db.upsert(settings, values, keys=("key",))
         await self._db.write(lambda conn: conn.execute(statement))
 
+    async def setting_or_default(self, key: str, default: JSON) -> JSON:
+        """The setting under ``key``; when there is none, ``default``, stored first.
+
+        Processes racing to store their own defaults all get the one that was stored first.
+        """
+        values = {"key": key, "value": default, "updated_at": rows.to_text(rows.now())}
+        insert = self._db.insert_new(settings, values, keys=("key",))
+        query = sa.select(settings.c.value).where(settings.c.key == key)
+
+        def write(conn: sa.Connection) -> JSON:
+            conn.execute(insert)
+            return conn.scalar(query)
+
+        return await self._db.write(write)
+
 
 def _lane_setting(conn: sqlite3.Connection, key: str) -> str | int | float | None:
     """The stored JSON text; a number comes back as a number (SQLite's NUMERIC affinity for JSON)."""

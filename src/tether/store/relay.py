@@ -1,0 +1,180 @@
+"""Cross-replica events (team mode): host events relayed between tether processes over Redis pub/sub.
+
+A message names only what changed (an activity row's seq, an approval's id); the replica that
+hears it reads that row from the shared store and publishes what the store holds, so Redis is
+never trusted with content and a forged message shows nothing. Imported only with ``redis_url``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import secrets
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from typing import cast
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from tether.core.events import ApprovalPending, EventHub, HostEvent
+from tether.core.storage import ActivityFilter
+from tether.errors import StoreError, UnknownApproval
+from tether.store.db import SqlStore
+
+CHANNEL_SETTING = "team.events_channel"
+"""The setting naming the pub/sub channel: one per database, so teams can share a Redis."""
+RECENT_KEYS = 4096
+RECONNECT_AFTER_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+FLUSH_TIMEOUT_S = 2.0
+_Key = tuple[str, object]
+
+
+def describe_redis_url(url: str) -> str:
+    """``url`` with its password masked, to show and log."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "a Redis URL that cannot be read"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class EventRelay:
+    """Forwards this replica's events to the channel and publishes the other replicas' ones."""
+
+    def __init__(self, client: Redis, store: SqlStore, hub: EventHub, *, channel: str) -> None:
+        self._client = client
+        self._store = store
+        self._hub = hub
+        self.channel = channel
+        self.origin = secrets.token_hex(8)
+        """This replica's id in messages, so it skips its own."""
+        self._heard: collections.deque[_Key] = collections.deque(maxlen=RECENT_KEYS)
+        self._heard_set: set[_Key] = set()
+
+    async def send(self, events: MemoryObjectReceiveStream[HostEvent]) -> None:
+        """Forward this replica's own events (not those heard from others) until cancelled."""
+        async for event in events:
+            await self._forward(event)
+
+    async def flush(self, events: MemoryObjectReceiveStream[HostEvent]) -> None:
+        """Forward what is still queued (a CLI command's last rows) before the process ends."""
+        with anyio.move_on_after(FLUSH_TIMEOUT_S):
+            while True:
+                try:
+                    event = events.receive_nowait()
+                except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                    return
+                await self._forward(event)
+
+    async def receive(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Publish what other replicas announce; reconnects when Redis goes away. Runs until cancelled."""
+        failures = 0
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                task_status.started()
+                task_status = anyio.TASK_STATUS_IGNORED
+                failures = 0
+                messages = cast(AsyncIterator[dict[str, object]], pubsub.listen())
+                async for message in messages:
+                    await self.deliver(message.get("data"))
+            except (RedisError, OSError):
+                # Until Redis is back, the store watcher (App.watch_store) still brings changes.
+                await anyio.sleep(RECONNECT_AFTER_S[min(failures, len(RECONNECT_AFTER_S) - 1)])
+                failures += 1
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await pubsub.aclose()
+
+    async def deliver(self, data: object) -> None:
+        """Publish the row a message names, as the store has it; ignore anything else."""
+        try:
+            message = json.loads(data) if isinstance(data, str | bytes) else None
+        except ValueError:
+            return
+        if not isinstance(message, dict):
+            return
+        fields = cast(dict[str, object], message)
+        if fields.get("origin") == self.origin:
+            return
+        seq, approval_id = fields.get("activity"), fields.get("approval")
+        if isinstance(seq, int) and not isinstance(seq, bool):
+            self._remember(("activity", seq))
+            query = ActivityFilter(after_seq=seq - 1, before_seq=seq + 1)
+            for record in await self._store.records(query):
+                self._hub.publish(record)
+        elif isinstance(approval_id, str):
+            self._remember(("approval", approval_id))
+            try:
+                stored = await self._store.get_approval(approval_id)
+            except UnknownApproval:
+                return
+            if stored.verdict is None:
+                self._hub.publish(ApprovalPending(stored.request))
+
+    async def _forward(self, event: HostEvent) -> None:
+        if isinstance(event, ApprovalPending):
+            key: _Key = ("approval", event.request.id)
+        else:
+            key = ("activity", event.seq)
+        if key in self._heard_set:
+            return  # another replica announced it already
+        message = json.dumps({"origin": self.origin, key[0]: key[1]})
+        # If Redis is away, the others' store watchers still see the row, half a second later.
+        with contextlib.suppress(RedisError, OSError):
+            await self._client.publish(self.channel, message)
+
+    def _remember(self, key: _Key) -> None:
+        if key in self._heard_set:
+            return
+        if len(self._heard) == self._heard.maxlen:
+            self._heard_set.discard(self._heard[0])
+        self._heard.append(key)
+        self._heard_set.add(key)
+
+
+@asynccontextmanager
+async def relayed_events(url: str, store: SqlStore, hub: EventHub) -> AsyncGenerator[EventRelay]:
+    """Relay ``hub``'s events to and from the other replicas on ``url``'s Redis for the block."""
+    where = describe_redis_url(url)
+    try:
+        client = Redis.from_url(url)
+    except ValueError:
+        raise StoreError(
+            f"cannot read the Redis URL {where}: write it as redis://[:PASSWORD@]HOST:6379/0"
+        ) from None
+    try:
+        try:
+            await client.ping()
+        except (RedisError, OSError) as error:
+            raise StoreError(
+                f"cannot reach Redis at {where} ({type(error).__name__}): check that it runs there "
+                "and that TETHER_REDIS_URL names it, or unset it to use the store watcher alone"
+            ) from None
+        channel = await store.setting_or_default(CHANNEL_SETTING, "tether:" + secrets.token_hex(8))
+        relay = EventRelay(client, store, hub, channel=str(channel))
+        with hub.subscribe() as events:
+            async with anyio.create_task_group() as tg:
+                await tg.start(relay.receive)
+                tg.start_soon(relay.send, events)
+                try:
+                    yield relay
+                finally:
+                    tg.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True):
+                await relay.flush(events)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await client.aclose()
