@@ -378,6 +378,11 @@ class App:
 
         return NetworkGuard(config.url or "", allow_private=self.settings.oauth_private_urls == "allow")
 
+    @property
+    def client_metadata_url(self) -> str | None:
+        """tether's Client ID Metadata Document for OAuth sign-ins (setting oauth_client_metadata_url)."""
+        return self.settings.oauth_client_metadata_url or None
+
     # -- the assistant ------------------------------------------------------------------
 
     def models(self) -> ModelRegistry:
@@ -420,7 +425,14 @@ class App:
         return report
 
     async def export_servers(self) -> str:
-        return render_mcp_servers([await self.source_config(c.name) for c in await self.store.list_sources()])
+        """Every source as mcpServers JSON; connectors' static headers by name only, as placeholders."""
+        configs = [await self.source_config(c.name) for c in await self.store.list_sources()]
+        header_names = {
+            c.name: sorted(self.connector_vault(c).load_headers())
+            for c in configs
+            if c.kind is not SourceKind.STDIO
+        }
+        return render_mcp_servers(configs, header_names)
 
     # -- the directory ------------------------------------------------------------------
 

@@ -34,6 +34,9 @@ SETTINGS: dict[str, str] = {
     "oauth_private_urls": "'same-network' (default): a connector's OAuth metadata may point at "
     "loopback or private addresses only when the connector itself is there; 'allow' lifts this "
     "SSRF guard for local development.",
+    "oauth_client_metadata_url": "The https URL of a Client ID Metadata Document describing tether, used as "
+    "its OAuth client id where the authorization server supports that (and no client id was given); "
+    "else tether registers itself. Default: none.",
     "require_signed_extensions": "true: install only bundles signed by a certificate tether trusts "
     "(the system's roots and trusted_signers); unsigned and self-signed ones are refused. Default false.",
     "trusted_signers": "A PEM file of extra root certificates whose signatures on bundles count as "
@@ -65,6 +68,7 @@ class Settings:
     max_start_failures: int = 5
     secrets_backend: str = "auto"
     oauth_private_urls: str = "same-network"
+    oauth_client_metadata_url: str = ""
     require_signed_extensions: bool = False
     trusted_signers: str = ""
     chat_tool_search_threshold: int = 40

@@ -6,6 +6,7 @@ approves at once) back to tether's loopback callback.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -104,3 +105,55 @@ async def test_a_connector_with_an_untrusted_certificate_says_tls(tmp_path: Path
         code, _, err = await tether(home, "connector", "test", "selfsigned")
         assert code == 7
         assert "certificate" in err
+
+
+async def test_static_headers_live_in_the_secret_store_and_export_as_placeholders(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    secret, other = "s3cret-token-4f9d2a", "team-7c1e55"
+    async with serve_tasks() as server:
+        code, _, err = await tether(
+            home,
+            "connector",
+            "add",
+            "gw",
+            server.mcp_url,
+            "--header",
+            f"Authorization=Bearer {secret}",
+            "--header",
+            f"X-Team={other}",
+        )
+        assert code == 0, err
+        code, out, err = await tether(home, "export")
+    assert code == 0, err
+    assert json.loads(out)["mcpServers"]["gw"]["headers"] == {
+        "Authorization": "${GW_AUTHORIZATION}",
+        "X-Team": "${GW_X_TEAM}",
+    }
+    for path in [p for p in home.rglob("*") if p.is_file()] + [tmp_path / "home" / "tether.toml"]:
+        if path.exists():
+            data = path.read_bytes()
+            assert secret.encode() not in data, path
+            assert other.encode() not in data, path
+    assert (home / "secrets.enc").exists()
+
+
+async def test_login_reads_oauth_client_metadata_url_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    (tmp_path / "browser.py").write_text(BROWSER)
+    home = tmp_path / "home"
+    async with serve_tasks() as server:
+        server.quirks.auto_approve_user = "carol"
+        code, _, err = await tether(home, "connector", "add", "tasks", server.mcp_url)
+        assert code == 0, err
+        (home / "tether.toml").write_text('oauth_client_metadata_url = "http://tether.example/client.json"\n')
+        code, _, err = await tether(home, "connector", "login", "tasks")
+        assert code == 2
+        assert "oauth_client_metadata_url" in err
+        assert not server.authority.grants.clients  # refused before anything was registered
+        # A good one: the tasks server does not support CIMD, so tether registers itself.
+        (home / "tether.toml").write_text(
+            'oauth_client_metadata_url = "https://tether.example/client.json"\n'
+        )
+        code, out, err = await tether(home, "connector", "login", "tasks")
+        assert code == 0, err
+        assert "signed in" in out
+        assert len(server.authority.grants.clients) == 1

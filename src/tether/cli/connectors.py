@@ -186,7 +186,10 @@ def login(name: str) -> None:
             config = await _connector(tether, name)
             present = browser_presenter(lambda text: console.print(text, highlight=False, soft_wrap=True))
             result = await sign_in(
-                tether.connector_vault(config), present, guard=tether.network_guard(config)
+                tether.connector_vault(config),
+                present,
+                guard=tether.network_guard(config),
+                client_metadata_url=tether.client_metadata_url,
             )
             if not result.is_needed:
                 console.print(f"{name} lets tether in without signing in")

@@ -58,6 +58,11 @@ class Backend(Protocol):
 
     def network_guard(self, config: SourceConfig) -> NetworkGuard: ...
 
+    @property
+    def client_metadata_url(self) -> str | None:
+        """tether's Client ID Metadata Document URL for sign-ins, or None (then DCR)."""
+        ...
+
     def directory(self) -> Directory:
         """The catalog of installable extensions and connectors (curated + MCP Registry)."""
         ...

@@ -306,7 +306,12 @@ async def _sign_in(web: Web, config: SourceConfig, sign_in: WebSignIn, who: Acto
         registered = [str(uri) for uri in stored.info.redirect_uris or []]
         if sign_in.redirect_uri not in registered:
             vault.forget_client()  # registered for the CLI's loopback port: register the web's
-    result = await sign_in_with(vault, sign_in, guard=web.backend.network_guard(config))
+    result = await sign_in_with(
+        vault,
+        sign_in,
+        guard=web.backend.network_guard(config),
+        client_metadata_url=web.backend.client_metadata_url,
+    )
     if not result.is_needed:
         return f"{config.name} lets tether in without signing in"
     await web.backend.host.record(ConnectorSignedIn(source=config.name, scope=result.scope), actor=who)
