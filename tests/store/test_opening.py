@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import anyio
@@ -87,6 +88,28 @@ async def test_stores_opened_at_once_on_a_new_data_dir_migrate_it_once(data_dir:
             for _ in range(4):
                 tg.start_soon(open_and_read)
     assert revisions == [head_revision()] * 4
+
+
+async def test_opening_a_new_database_while_another_process_writes_it_waits_for_that(
+    data_dir: Path,
+) -> None:
+    # Switching to WAL takes a lock SQLite's busy timeout does not wait for; opening retries it.
+    data_dir.mkdir()  # noqa: ASYNC240 - test set-up
+    opened: list[str | None] = []
+
+    async def open_it() -> None:
+        async with await open_store(data_dir) as store:
+            opened.append(await store.revision())
+
+    with closing(sqlite3.connect(data_dir / DATABASE_FILE, isolation_level=None)) as holder:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("CREATE TABLE elsewhere (x)")
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(open_it)
+                await anyio.wait_all_tasks_blocked()
+                holder.execute("COMMIT")
+    assert opened == [head_revision()]
 
 
 def test_the_revision_tether_expects_is_the_last_migration() -> None:

@@ -126,6 +126,17 @@ async def test_a_database_that_does_not_exist_is_a_store_error_without_the_passw
         await open_store(url)
     assert PASSWORD not in str(caught.value)
     assert "no_such_database" in str(caught.value)
+    assert "createdb" in str(caught.value)
+
+
+async def test_a_user_the_server_does_not_know_is_a_store_error_that_says_what_to_check(
+    postgres_cluster: PostgresCluster,
+) -> None:
+    url = postgres_cluster.url("postgres").replace("postgres@", f"nobody:{PASSWORD}@")
+    with pytest.raises(StoreError) as caught:
+        await open_store(url)
+    assert PASSWORD not in str(caught.value)
+    assert "TETHER_DATABASE_URL" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from tether.store.activity import ActivityRepository, append_batch
 from tether.store.approvals import ApprovalRepository
 from tether.store.chain import Unsealed
 from tether.store.conversations import ConversationRepository
-from tether.store.engine import Database, database_url
+from tether.store.engine import Database
 from tether.store.extensions import ExtensionRepository
 from tether.store.hotpath import GroupCommit, ReadCache
 from tether.store.lane import SqliteLane
@@ -146,7 +146,7 @@ def url_has_password(url: str) -> bool:
 async def _connect(location: Path | str) -> Database:
     if isinstance(location, str) and "://" in location:
         try:
-            where = database_url(location).render_as_string(hide_password=True)
+            where = sa.make_url(location).render_as_string(hide_password=True)
         except (ArgumentError, ValueError):
             # The parser's message repeats the URL, password included: say only what to write.
             raise StoreError(

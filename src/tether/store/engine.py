@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import sqlite3
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
@@ -18,7 +19,7 @@ import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -195,6 +196,13 @@ def store_error(error: BaseException, where: str) -> StoreError:
             f"the database in {where} stayed locked by another process for "
             f"{BUSY_TIMEOUT_MS // 1000} s: stop the process that holds it and try again"
         )
+    if "password authentication failed" in detail or ("role" in detail and "does not exist" in detail):
+        return StoreError(
+            f"the database {where} refused tether's user or password ({error}): check the user in "
+            "database_url and its password (TETHER_DATABASE_URL, or `tether db password`)"
+        )
+    if detail.startswith("database") and "does not exist" in detail:
+        return StoreError(f"{error} at {where}: create it (createdb) or point database_url at the right one")
     if "no such table" in detail or "no such column" in detail:
         return StoreError(f"the database in {where} is not at the current schema: run `tether db upgrade`")
     return StoreError(f"the database in {where} failed: {error}")
@@ -208,15 +216,36 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys = ON",
 )
 """What every tether connection to SQLite runs first."""
+_JOURNAL_RETRY_S = 0.01
 
 
 def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     try:
         for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
+            if "journal_mode" in pragma:
+                _switch_journal_mode(cursor, pragma)
+            else:
+                cursor.execute(pragma)
     finally:
         cursor.close()
+
+
+def _switch_journal_mode(cursor: DBAPICursor, pragma: str) -> None:
+    """Run ``pragma``, trying again while another process holds the lock, up to the busy timeout.
+
+    Switching a new database to WAL takes its exclusive lock, and SQLite does not wait for that
+    one (waiting could deadlock), so processes creating one database at once fail here otherwise.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute(pragma)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(_JOURNAL_RETRY_S)
 
 
 def _begin(conn: sa.Connection) -> None:
