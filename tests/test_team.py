@@ -211,3 +211,21 @@ async def _line(output: BufferedByteReceiveStream, process: anyio.abc.Process) -
         assert process.stderr is not None
         error = b"".join([chunk async for chunk in process.stderr]).decode(errors="replace")
         raise AssertionError(f"the replica stopped early:\n{error}") from None
+
+
+def test_without_team_mode_the_postgresql_and_redis_clients_are_never_loaded(tmp_path: Path) -> None:
+    code = (
+        "import sys, anyio\n"
+        "from tether.app import open_app\n"
+        "async def main():\n"
+        "    async with open_app() as app:\n"
+        "        await app.store.list_sources()\n"
+        "anyio.run(main)\n"
+        "print(sorted(m for m in ('asyncpg', 'redis', 'sqlalchemy.ext.asyncio') if m in sys.modules))\n"
+    )
+    replica = Tether(tmp_path / "home")
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=replica.env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
