@@ -35,6 +35,7 @@ from tether.errors import (
 
 SIGN_IN_TIMEOUT_S = 600.0
 _MAX_PROBE_ANSWER = 64 * 1024
+_PROBE_READ_S = 10.0
 _PROBE = {
     "jsonrpc": "2.0",
     "id": 0,
@@ -132,7 +133,10 @@ async def _probe(url: str, auth: ConnectorAuth) -> int:
         async with http.stream("POST", url, json=_PROBE, headers=headers) as response:
             status = response.status_code
             session = response.headers.get("mcp-session-id")
-            version = await _negotiated_version(response) if status == 200 else None
+            version = None
+            if status == 200:
+                with anyio.move_on_after(_PROBE_READ_S):  # a server that never finishes its answer
+                    version = await _negotiated_version(response)
         if session:
             headers["mcp-session-id"] = session
         try:
