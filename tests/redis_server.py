@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Generator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,20 +21,21 @@ import pytest
 START_TIMEOUT_S = 30
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def redis_server_url() -> Generator[str]:
-    binary = shutil.which("redis-server") or next(
+def redis_binary() -> str | None:
+    return shutil.which("redis-server") or next(
         (path for path in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(path).is_file()), None
     )
-    if binary is None:
-        pytest.skip("Redis is not installed (redis-server): apt-get install redis-server")
-    port = _free_port()
+
+
+@contextmanager
+def running_redis(binary: str, port: int) -> Generator[str]:
+    """A redis-server on 127.0.0.1:``port`` for the block; its URL."""
     workdir = tempfile.mkdtemp(prefix="tether-redis-")
     options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     server = subprocess.Popen(
@@ -67,3 +69,17 @@ def redis_server_url() -> Generator[str]:
         if server.stdout is not None:
             server.stdout.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_binary_path() -> str:
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("Redis is not installed (redis-server): apt-get install redis-server")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(redis_binary_path: str) -> Generator[str]:
+    with running_redis(redis_binary_path, free_port()) as url:
+        yield url
