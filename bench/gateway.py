@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 import anyio
 import anyio.to_thread
@@ -91,7 +92,11 @@ async def http_server(
         yield process
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
@@ -114,22 +119,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+CASE_LIMIT_S = 300.0
+"""A case that takes longer (a proxy that stalls under load) is reported as failed, not waited on."""
+
+
 async def measure(
     name: str, connect: Callable[[], Client], tool: str, *, calls: int, repeats: int, cpu_of: str | None
-) -> list[Case]:
-    cases: list[Case] = []
+) -> list[Case | str]:
+    """A Case per in-flight level, or why that level failed."""
+    cases: list[Case | str] = []
     for in_flight in IN_FLIGHT:
-        async with connect() as client:
+        try:
+            with anyio.fail_after(CASE_LIMIT_S):
+                async with connect() as client:
 
-            async def call(client: Client = client) -> object:
-                return await client.call_tool(tool, {"text": "hello"})
+                    async def call(client: Client = client) -> object:
+                        return await client.call_tool(tool, {"text": "hello"})
 
-            before = cpu_s(cpu_of) if cpu_of else 0.0
-            case = await run_case(Case(name, in_flight), call, calls=calls, repeats=repeats)
-            if cpu_of:
-                case.cpu_s = (cpu_s(cpu_of) - before) / (len(case.latencies_s) + max(1, calls // 20))
-            cases.append(case)
+                    before = cpu_s(cpu_of) if cpu_of else 0.0
+                    case = await run_case(Case(name, in_flight), call, calls=calls, repeats=repeats)
+                    if cpu_of:
+                        case.cpu_s = (cpu_s(cpu_of) - before) / (len(case.latencies_s) + max(1, calls // 20))
+                    cases.append(case)
+        except Exception as error:  # a benchmark reports a failed case and goes on
+            cases.append(f"failed: {_first_cause(error)}")
     return cases
+
+
+def _first_cause(error: BaseException) -> str:
+    while isinstance(error, BaseExceptionGroup):
+        error = cast(BaseExceptionGroup[BaseException], error).exceptions[0]
+    return type(error).__name__ if not str(error) else f"{type(error).__name__}: {error}"[:120]
 
 
 async def measure_calls(home: str, *, calls: int, repeats: int) -> tuple[list[Row], dict[str, object]]:
@@ -137,7 +157,7 @@ async def measure_calls(home: str, *, calls: int, repeats: int) -> tuple[list[Ro
     token = (await cli(env, "token", "create", "--name", "bench")).strip()
     port, proxy_port = free_port(), free_port()
     serve = [sys.executable, "-m", "tether", "serve", "--port", str(port)]
-    results: dict[str, list[Case]] = {}
+    results: dict[str, list[Case | str]] = {}
     results["direct"] = await measure(
         "direct mcp client", lambda: Client(stdio(ECHO)), "echo", calls=calls, repeats=repeats, cpu_of=None
     )
@@ -174,7 +194,11 @@ async def measure_calls(home: str, *, calls: int, repeats: int) -> tuple[list[Ro
     async with http_server([*PROXY, "http", str(proxy_port)], dict(os.environ), "Uvicorn running"):
         results["fastmcp_http"] = await measure(
             "fastmcp proxy (HTTP)",
-            lambda: Client(f"http://127.0.0.1:{proxy_port}/mcp"),
+            lambda: Client(  # 64 calls in flight through this proxy can take longer than httpx's 5 s
+                streamable_http_client(
+                    f"http://127.0.0.1:{proxy_port}/mcp", http_client=httpx2.AsyncClient(timeout=120)
+                )
+            ),
             "echo",
             calls=max(64, calls // 4),
             repeats=repeats,
@@ -182,11 +206,22 @@ async def measure_calls(home: str, *, calls: int, repeats: int) -> tuple[list[Ro
         )
     rows: list[Row] = []
     cpu: dict[str, object] = {}
+    names = {"stdio": "tether mcp (stdio)", "http": "tether /mcp (HTTP)", "fastmcp": "fastmcp proxy (stdio)"}
+    names["fastmcp_http"] = "fastmcp proxy (HTTP)"
     for index, in_flight in enumerate(IN_FLIGHT):
-        others = [results[key][index] for key in ("stdio", "http", "fastmcp", "fastmcp_http")]
-        rows += compare("gateway", results["direct"][index], others)
-        for case in others:
-            cpu[f"CPU µs per call, {case.name}, {in_flight} in flight"] = round(case.cpu_s * 1e6, 1)
+        direct = results["direct"][index]
+        if isinstance(direct, str):
+            cpu[f"direct mcp client, {in_flight} in flight"] = direct
+            continue
+        others: list[Case] = []
+        for key, name in names.items():
+            case = results[key][index]
+            if isinstance(case, str):
+                cpu[f"{name}, {in_flight} in flight"] = case
+            else:
+                others.append(case)
+                cpu[f"CPU µs per call, {case.name}, {in_flight} in flight"] = round(case.cpu_s * 1e6, 1)
+        rows += compare("gateway", direct, others)
     return rows, cpu
 
 
