@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from tests.fakes import FakeSource, MemoryStore, text_result
-from tether.core.host import Host
+from tether.core.host import DEFAULT_APPROVAL_TIMEOUT_S, Host
 from tether.core.tools import ToolSource, call_progress
 from tether.errors import SourceUnavailable
 from tether.extensions.runner import StdioSource
@@ -146,9 +146,11 @@ def asking_source(tmp_path: Path, mode: str = "auto") -> StdioSource:
 
 
 @asynccontextmanager
-async def gateway_over(source: ToolSource, *, ask: Sequence[str] = ()) -> AsyncGenerator[Gateway]:
+async def gateway_over(
+    source: ToolSource, *, ask: Sequence[str] = (), approval_timeout_s: float = DEFAULT_APPROVAL_TIMEOUT_S
+) -> AsyncGenerator[Gateway]:
     """The in-process gateway over one real source, its tools allowed but those in ``ask``."""
-    async with Host(MemoryStore()) as host:
+    async with Host(MemoryStore(), approval_timeout_s=approval_timeout_s) as host:
         await host.add_source(source)
         for tool in await host.tools():
             if tool.name not in ask:

@@ -301,3 +301,23 @@ async def test_a_2026_client_that_only_samples_is_asked_only_for_sampling(tmp_pa
         "elicited: error: the client connected to tether does not support elicitation"
     )
     assert seen.asked == ["sampling"]
+
+
+async def test_a_client_that_never_answers_gets_the_source_an_error_once_an_approval_would_expire(
+    tmp_path: Path,
+) -> None:
+    async def sampling(
+        context: ClientRequestContext, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult:
+        await anyio.Event().wait()  # a client whose user never answers
+        raise AssertionError("unreachable")
+
+    async with (
+        gateway_over(asking_source(tmp_path, "legacy"), approval_timeout_s=0.5) as gateway,
+        Client(gateway.server, mode="legacy", sampling_callback=sampling) as client,
+    ):
+        with anyio.fail_after(WAIT_S):
+            result = await client.call_tool("asker__ask", {})
+        rows = asked_rows(gateway)
+    assert text_of(result).startswith("sampled: error: ")
+    assert ("gateway:stdio", "asker", "ask", "sampling", "failed") in rows

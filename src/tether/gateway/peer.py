@@ -99,7 +99,7 @@ class ClientPeer:
             await self._refuse(
                 source, "elicitation", "the client connected to tether does not support elicitation"
             )
-        if params.get("mode") == "url" and support.url is None and support.form is not None:
+        if params.get("mode") == "url" and support.url is None:  # ``{}`` declares form only
             await self._refuse(
                 source, "elicitation", "the client connected to tether does not support URL elicitation"
             )
@@ -131,7 +131,11 @@ class ClientPeer:
     async def _send(
         self, source: str, request: types.CreateMessageRequest | types.ElicitRequest, what: str
     ) -> JSONObject:
-        """Ask the client during the call (2025-11-25); ``_refuse`` when it cannot be asked."""
+        """Ask the client during the call (2025-11-25); ``_refuse`` when it cannot be asked.
+
+        The call's own timeout stands still meanwhile, so the client gets as long as an
+        approval does (``Host.approval_timeout_s``), as a 2026-07-28 client does for its rounds.
+        """
         ctx = self._ctx
         if not ctx.session.can_send_request:
             await self._refuse(
@@ -142,7 +146,10 @@ class ClientPeer:
             )
         try:
             answer = await ctx.session.send_request(
-                request, _AsAnswered, metadata=ServerMessageMetadata(related_request_id=ctx.request_id)
+                request,
+                _AsAnswered,
+                request_read_timeout_seconds=self._host.approval_timeout_s,
+                metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
             )
         except NoBackChannelError:
             await self._refuse(source, what, f"the client connected to tether has gone: no {what} possible")
