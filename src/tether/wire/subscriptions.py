@@ -24,7 +24,8 @@ __all__ = ["OnUpdated", "ResourceWatch"]
 logger = logging.getLogger(__name__)
 
 LISTEN_WAIT_S = 10.0
-"""How long subscribing waits for a 2026-07-28 server to acknowledge the new listen stream."""
+"""How long subscribing waits for a 2026-07-28 server to acknowledge the new listen stream, and
+for a 2025-11-25 server to answer ``resources/subscribe`` or ``resources/unsubscribe``."""
 
 OnUpdated = Callable[[str], Awaitable[None]]
 """Told the URI (as the source names it) of a watched resource that changed."""
@@ -165,11 +166,12 @@ class ResourceWatch:
 
 
 # 2025-11-25 only (the SDK marks them deprecated for 2026-07-28, which ``keep`` serves with listen).
+# A server that never answers raises MCPError (REQUEST_TIMEOUT) like one that refuses.
 async def _subscribe(client: Client, uri: str) -> None:
     request = types.SubscribeRequest(params=types.SubscribeRequestParams(uri=uri))
-    await client.session.send_request(request, types.EmptyResult)
+    await client.session.send_request(request, types.EmptyResult, request_read_timeout_seconds=LISTEN_WAIT_S)
 
 
 async def _unsubscribe(client: Client, uri: str) -> None:
     request = types.UnsubscribeRequest(params=types.UnsubscribeRequestParams(uri=uri))
-    await client.session.send_request(request, types.EmptyResult)
+    await client.session.send_request(request, types.EmptyResult, request_read_timeout_seconds=LISTEN_WAIT_S)
