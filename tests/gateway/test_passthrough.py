@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client, types
+from mcp import Client, MCPError, types
 from mcp.client.context import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 
@@ -321,3 +321,41 @@ async def test_a_client_that_never_answers_gets_the_source_an_error_once_an_appr
         rows = asked_rows(gateway)
     assert text_of(result).startswith("sampled: error: ")
     assert ("gateway:stdio", "asker", "ask", "sampling", "failed") in rows
+
+
+async def test_only_the_caller_of_a_call_can_answer_its_sources_question(tmp_path: Path) -> None:
+    home = make_home(tmp_path / "home")
+    await home.configure({"asker": ASKING}, allow=["asker__ask"])
+    seen = TheClient()
+    async with serving(home) as served:
+        tokens = [(await issue_token(served.app.store, served.app.host, ME, n)).secret for n in ("a", "b")]
+        with anyio.fail_after(WAIT_S):
+            async with (
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=WAIT_S) as a,
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {tokens[1]}"}, timeout=WAIT_S) as b,
+                seen.client(streamable_http_client(served.url, http_client=a), mode="auto") as caller,
+                seen.client(streamable_http_client(served.url, http_client=b), mode="auto") as other,
+            ):
+                asked = await caller.session.call_tool("asker__ask", {}, allow_input_required=True)
+                assert isinstance(asked, types.InputRequiredResult)
+                assert asked.request_state is not None
+                assert asked.input_requests
+                answer = types.CreateMessageResult(
+                    role="assistant", content=types.TextContent(type="text", text="not yours"), model="m"
+                )
+                with pytest.raises(MCPError, match="requestState"):  # bound to the token that got it
+                    await other.session.call_tool(
+                        "asker__ask",
+                        {},
+                        request_state=asked.request_state,
+                        input_responses=dict.fromkeys(asked.input_requests, answer),
+                        allow_input_required=True,
+                    )
+                answered = await caller.session.call_tool(
+                    "asker__ask",
+                    {},
+                    request_state=asked.request_state,
+                    input_responses=dict.fromkeys(asked.input_requests, answer),
+                    allow_input_required=True,
+                )
+    assert isinstance(answered, types.InputRequiredResult)  # the caller's answer went on: the next question
