@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import anyio.abc
 import pytest
 from anyio.streams.memory import MemoryObjectReceiveStream
 from redis.asyncio import Redis
@@ -160,6 +161,17 @@ async def test_an_unreachable_redis_is_a_store_error_that_hides_the_password(pos
     assert caught.value.code == "store_error"
     assert "hunter2-secret" not in str(caught.value)
     assert "TETHER_REDIS_URL" in str(caught.value)
+
+
+async def test_a_redis_that_never_answers_is_a_store_error_not_a_hang(tmp_path: Path) -> None:
+    # A listener nobody serves: the connection is accepted, no answer ever comes.
+    async with await anyio.create_tcp_listener(local_host="127.0.0.1") as silent:
+        port = silent.extra(anyio.abc.SocketAttribute.local_port)
+        async with await open_store(tmp_path) as store:
+            with anyio.fail_after(WAIT_S), pytest.raises(StoreError) as caught:
+                async with relayed_events(f"redis://127.0.0.1:{port}/0", store, EventHub()):
+                    pass
+    assert caught.value.code == "store_error"
 
 
 def test_a_redis_url_is_shown_with_its_password_masked() -> None:

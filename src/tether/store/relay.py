@@ -32,6 +32,8 @@ CHANNEL_SETTING = "team.events_channel"
 RECENT_KEYS = 4096
 RECONNECT_AFTER_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 FLUSH_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 5.0
+"""How long opening the relay waits for Redis to answer (a host that drops packets never refuses)."""
 _Key = tuple[str, object]
 
 
@@ -150,15 +152,16 @@ async def relayed_events(url: str, store: SqlStore, hub: EventHub) -> AsyncGener
     """Relay ``hub``'s events to and from the other replicas on ``url``'s Redis for the block."""
     where = describe_redis_url(url)
     try:
-        client = Redis.from_url(url)
+        client = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S)
     except ValueError:
         raise StoreError(
             f"cannot read the Redis URL {where}: write it as redis://[:PASSWORD@]HOST:6379/0"
         ) from None
     try:
         try:
-            await client.ping()
-        except (RedisError, OSError) as error:
+            with anyio.fail_after(CONNECT_TIMEOUT_S):
+                await client.ping()
+        except (RedisError, OSError) as error:  # OSError includes the TimeoutError of fail_after
             raise StoreError(
                 f"cannot reach Redis at {where} ({type(error).__name__}): check that it runs there "
                 "and that TETHER_REDIS_URL names it, or unset it to use the store watcher alone"
