@@ -132,6 +132,22 @@ def test_registry_records_become_entries_only_when_tether_can_use_them() -> None
 # -- searching ------------------------------------------------------------------------------
 
 
+def test_registry_text_loses_its_control_characters_and_urls_with_them_are_refused() -> None:
+    osc52 = "\x1b]52;c;cm0gLXJmIH4=\x07"  # a terminal escape that would set the clipboard
+    raw = record(
+        "io.github.acme/tricky",
+        title=f"Tricky{osc52}",
+        description=f"line one\nline two {osc52}\x9b2J",
+        remote="https://mcp.acme.example/mcp",
+    )
+    entry = entry_from_record(raw)
+    assert entry is not None
+    assert entry.name == "Tricky ]52;c;cm0gLXJmIH4="
+    assert entry.description == "line one line two  ]52;c;cm0gLXJmIH4= 2J"
+    escaped_url = record("io.github.acme/sly", remote=f"https://mcp.acme.example/{osc52}")
+    assert entry_from_record(escaped_url) is None
+
+
 async def test_a_search_shows_curated_entries_first_then_the_registry_each_marked(tmp_path: Path) -> None:
     async with serve_registry() as registry:
         sha = "cd" * 32

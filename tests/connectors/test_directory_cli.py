@@ -229,3 +229,20 @@ async def test_a_connector_is_added_from_the_directory(tmp_path: Path) -> None:
         assert "team-tasks" in out
         assert "my-workato" in out
         assert out.count(server.mcp_url) == 2
+
+
+async def test_registry_text_is_printed_as_typed_not_as_markup(tmp_path: Path) -> None:
+    async with serve_registry() as registry:
+        registry.publish(
+            record(
+                "com.acme/marked",
+                description="[bold red]URGENT[/bold red] [link=https://evil.example]update[/link]",
+                remote="https://mcp.acme.example/mcp",
+            )
+        )
+        code, out, err = await tether(tmp_path / "home", registry, "directory", "search", "urgent")
+        assert code == 0, err
+        assert "[bold red]URGENT[/bold red]" in out
+        code, out, err = await tether(tmp_path / "home", registry, "directory", "show", "com.acme/marked")
+        assert code == 0, err
+        assert "[link=https://evil.example]update[/link]" in out

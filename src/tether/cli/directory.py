@@ -9,6 +9,7 @@ import re
 from typing import Annotated, Literal
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tether.app import App, open_directory
@@ -55,20 +56,21 @@ def search(
         return
     if result.note:
         label = "[yellow]offline[/]" if result.offline else "[dim]note[/]"
-        console.print(f"{label}: {result.note}", highlight=False, soft_wrap=True)
+        console.print(f"{label}: {escape(result.note)}", highlight=False, soft_wrap=True)
     if not result.entries:
         console.print("nothing found" + (f" for '{text}'" if text else ""))
         return
     table = Table("id", "name", "kind", "from", "category", "auth", "description")
     for entry in result.entries:
+        # Registry text is not tether's: shown as typed, never read as Rich markup.
         table.add_row(
-            entry.id,
-            entry.name,
+            escape(entry.id),
+            escape(entry.name),
             "extension (local)" if entry.kind == "extension" else "connector (remote)",
             entry.origin,
-            entry.category,
-            entry.auth,
-            entry.description,
+            escape(entry.category),
+            escape(entry.auth),
+            escape(entry.description),
         )
     console.print(table)
     console.print(
@@ -105,7 +107,7 @@ def show(
     ]
     for label, value in rows:
         if value:
-            console.print(f"[bold]{label}[/]: {value}", highlight=False, soft_wrap=True)
+            console.print(f"[bold]{label}[/]: {escape(value)}", highlight=False, soft_wrap=True)
     if entry.kind == "extension":
         console.print(f"install it with `tether ext install --from-directory {entry.id}`", highlight=False)
     if entry.url is not None or entry.kind == "connector":

@@ -3,7 +3,8 @@ from MCP Registry records.
 
 Pure data and parsing, no I/O beyond reading ``catalog.json`` from the package. A registry record
 tether cannot use (no remote URL, no ``mcpb`` package, a bundle without a sha256, a URL that is
-neither https nor loopback http) yields no entry rather than an error.
+neither https nor loopback http) yields no entry rather than an error. Registry text loses its
+control characters: it is shown on terminals, where an escape sequence would be obeyed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SERVER_NAME = re.compile(r"^[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+$")
 _CURATED_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class DirectoryEntry:
 
 def is_allowed_url(url: str) -> bool:
     """https anywhere; plain http only to this machine (a registry or server run locally)."""
+    if _CONTROL.search(url):
+        return False
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -228,22 +232,22 @@ def _remote(raw: object) -> tuple[str | None, str, str, str | None] | None:
         if transport not in TRANSPORTS or not isinstance(url, str):
             continue
         required = [h.get("name") for h in _mappings(remote.get("headers")) if h.get("isRequired") is True]
-        headers = [str(name) for name in required if isinstance(name, str)]
+        headers = [text for name in required if (text := _optional_text(name)) is not None]
         auth = "header" if headers else "unknown"
         note = f"it needs the header(s) {', '.join(headers)}: add them with --header" if headers else None
         if "{" in url:
-            return None, str(transport), auth, f"its URL is a template ({url}): pass your own URL"
+            shown = _CONTROL.sub(" ", url)
+            return None, str(transport), auth, f"its URL is a template ({shown}): pass your own URL"
         if is_allowed_url(url):
             return url, str(transport), auth, note
     return None
 
 
 def _docs_url(server: Mapping[str, object]) -> str | None:
-    website = server.get("websiteUrl")
-    if isinstance(website, str) and website.startswith("https://"):
-        return website
-    repository = _mapping(server.get("repository")).get("url")
-    return repository if isinstance(repository, str) and repository.startswith("https://") else None
+    for url in (server.get("websiteUrl"), _mapping(server.get("repository")).get("url")):
+        if isinstance(url, str) and url.startswith("https://") and is_allowed_url(url):
+            return url
+    return None
 
 
 def _mapping(value: object) -> Mapping[str, object]:
@@ -259,4 +263,6 @@ def _mappings(value: object) -> list[Mapping[str, object]]:
 
 
 def _optional_text(value: object) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    """A non-empty string with its control characters (escape sequences, newlines) made spaces."""
+    text = _CONTROL.sub(" ", value).strip() if isinstance(value, str) else ""
+    return text or None
