@@ -178,6 +178,7 @@ def test_a_redis_url_is_shown_with_its_password_masked() -> None:
     assert describe_redis_url("redis://:pw@cache:6380/2") == "redis://:***@cache:6380/2"
     assert describe_redis_url("rediss://tether:pw@cache/0") == "rediss://tether:***@cache/0"
     assert describe_redis_url("redis://cache:6379/0") == "redis://cache:6379/0"
+    assert describe_redis_url("redis://cache/0?password=pw&db=1") == "redis://cache/0?password=***&db=1"
 
 
 @pytest.fixture

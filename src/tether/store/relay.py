@@ -14,7 +14,7 @@ import secrets
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import cast
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import anyio
 import anyio.abc
@@ -41,14 +41,21 @@ def describe_redis_url(url: str) -> str:
     """``url`` with its password masked, to show and log."""
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return "a Redis URL that cannot be read"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    if parts.password is not None:
+        user = parts.username or ""
+        netloc = f"{user}:***@{parts.hostname or ''}" + (f":{port}" if port else "")
+        parts = parts._replace(netloc=netloc)
+    # redis-py also takes ``?password=`` (any query argument becomes a client argument).
+    query = [
+        (k, "***" if "password" in k.lower() else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    if query:
+        parts = parts._replace(query=urlencode(query, safe="*"))
+    return urlunsplit(parts)
 
 
 class EventRelay:
