@@ -49,6 +49,7 @@ Control-flow signals are not errors and do not live here.
     │       ├── StateMismatch        the sign-in answer carries another state than the one sent
     │       ├── ConsentDenied        the user (or the server) refused the sign-in
     │       ├── TokenResponseError   the token endpoint answered an error or garbage
+    │       ├── ClientCredentialsRefused  a machine-to-machine client id, secret or key was refused
     │       └── AuthServerUnavailable  the authorization server cannot be reached now
     ├── ModelError               the assistant's model did not answer
     │   ├── ModelAuthFailed      the provider refused the API key
@@ -199,6 +200,10 @@ class TokenResponseError(AuthError):
 
 class AuthServerUnavailable(AuthError):
     code = "auth_server_unavailable"
+
+
+class ClientCredentialsRefused(AuthError):
+    code = "client_credentials_refused"
 
 
 # -- extensions ------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 The suite runs ``python conformance_client.py URL`` with ``MCP_CONFORMANCE_SCENARIO`` (and, for
 some scenarios, ``MCP_CONFORMANCE_CONTEXT``) set. This does what a user does, on tether's own
-path: add the connector (a pre-registered client id when the scenario gives one), let it
+path: add the connector (a pre-registered client id when the scenario gives one, or a
+machine-to-machine client_credentials client with a secret or a private key for the
+``client-credentials`` scenarios, as ``tether connector add --client-credentials`` stores it), let it
 connect, sign in when it needs sign-in (the suite's authorization server approves at once, so
 the "browser" only follows the redirect back to the loopback callback), then list the tools and
 call them. A call refused for lack of scope signs in again, at most twice, like a user would.
@@ -22,6 +24,7 @@ import httpx2
 from mcp.shared.auth import OAuthClientInformationFull
 
 from tether.connectors.login import sign_in
+from tether.connectors.machine import machine_client
 from tether.connectors.netguard import NetworkGuard
 from tether.connectors.oauth import ConnectorAuth
 from tether.connectors.remote import RemoteSource
@@ -43,9 +46,20 @@ async def follow_authorization(url: str) -> None:
         await http.get(url)
 
 
-def pre_register(vault: ConnectorVault, context: dict[str, Any]) -> None:
+def pre_register(vault: ConnectorVault, context: dict[str, Any], scenario: str) -> None:
     client_id = context.get("client_id")
     if not isinstance(client_id, str):
+        return
+    if "client-credentials" in scenario:
+        secret, key, alg = (context.get(k) for k in ("client_secret", "private_key_pem", "signing_algorithm"))
+        vault.save_client(
+            machine_client(
+                client_id,
+                client_secret=secret if isinstance(secret, str) else None,
+                private_key_pem=key if isinstance(key, str) else None,
+                signing_alg=alg if isinstance(alg, str) else None,
+            )
+        )
         return
     secret = context.get("client_secret")
     info = OAuthClientInformationFull(
@@ -66,7 +80,7 @@ def arguments_for(schema: dict[str, Any]) -> dict[str, JSON]:
 async def run(url: str, home: Path) -> None:
     context = cast(dict[str, Any], json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}"))
     vault = ConnectorVault(FileSecrets(home), "conformance", url)
-    pre_register(vault, context)
+    pre_register(vault, context, os.environ.get("MCP_CONFORMANCE_SCENARIO", ""))
     guard = NetworkGuard(url)
     config = SourceConfig(name="conformance", kind=SourceKind.HTTP, url=url, call_timeout_s=WAIT_S)
     source = RemoteSource(

@@ -2,8 +2,9 @@
 
 For each scenario the suite starts its own MCP server (and authorization server) on localhost
 and runs ``conformance_client.py`` with its URL; the client connects, signs in and calls the
-tools through RemoteSource, ConnectorAuth and the loopback sign-in, as ``tether connector``
-does. Every scenario must pass, except the few tether deliberately does not support, each
+tools through RemoteSource, ConnectorAuth and the loopback sign-in (or, for the
+client-credentials scenarios, a machine-to-machine client), as ``tether connector`` does.
+Every scenario must pass, except the few tether deliberately does not support, each
 explained in docs/connectors.md; one of those that starts passing fails this test too.
 """
 
@@ -26,8 +27,6 @@ CLIENT = Path(__file__).with_name("conformance_client.py")
 EXPECTED_FAILURES = {
     "elicitation-sep1034-client-defaults",
     "auth/2025-03-26-oauth-metadata-backcompat",
-    "auth/client-credentials-jwt",
-    "auth/client-credentials-basic",
     "auth/cross-app-access-complete-flow",
 }
 SCENARIO_TIMEOUT_S = 90

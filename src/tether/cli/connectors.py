@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 import typer
@@ -13,6 +14,9 @@ from tether.cli.runtime import console, run
 from tether.cli.sources import ME, parse_pairs
 from tether.errors import SourceError, UsageError
 from tether.types import SourceConfig, SourceKind, SourceState
+
+if TYPE_CHECKING:
+    from tether.connectors.vault import StoredClient
 
 app = typer.Typer(help="Remote MCP servers (connectors): add, sign in, check.", no_args_is_help=True)
 
@@ -57,11 +61,29 @@ def add(
     callback_port: Annotated[
         int | None, typer.Option(help="The 127.0.0.1 port of the redirect URI registered for --client-id.")
     ] = None,
+    client_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--client-credentials",
+            help="Machine-to-machine: get tokens with --client-id and its --client-secret or "
+            "--private-key-file (OAuth client_credentials grant), no browser sign-in.",
+        ),
+    ] = False,
+    private_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM private key of the --client-credentials client (private_key_jwt; kept secret)."
+        ),
+    ] = None,
+    signing_alg: Annotated[
+        str | None, typer.Option(help="RS256 or ES256 (default: what the key signs with).")
+    ] = None,
     timeout_s: Annotated[float, typer.Option("--timeout", help="Seconds a tool call may take.")] = 60.0,
 ) -> None:
     """Add a remote MCP server, then sign in with `tether connector login NAME` if it asks.
 
     `tether connector add --from-directory linear` adds one from the directory by its id.
+    `--client-credentials` adds a machine-to-machine connector that needs no sign-in.
     """
     if transport is SourceKind.STDIO:
         raise typer.BadParameter("use http or sse", param_hint="--transport")
@@ -71,6 +93,12 @@ def add(
         raise typer.BadParameter("must be an http(s) URL", param_hint="URL")
     if client_secret and not client_id:
         raise typer.BadParameter("needs --client-id too", param_hint="--client-secret")
+    if (private_key_file or signing_alg) and not client_credentials:
+        raise typer.BadParameter("goes with --client-credentials", param_hint="--private-key-file")
+    if client_credentials and callback_port is not None:
+        raise typer.BadParameter(
+            "a --client-credentials client has no redirect", param_hint="--callback-port"
+        )
     helper = headers_helper.split() if headers_helper else []
     config = SourceConfig(
         name=name or "",
@@ -83,6 +111,11 @@ def add(
 
     async def main() -> None:
         nonlocal config
+        machine = (
+            _machine_client(client_id, client_secret, private_key_file, signing_alg)
+            if client_credentials
+            else None
+        )
         async with open_app() as tether:
             entry = None
             if from_directory is not None:
@@ -92,7 +125,9 @@ def add(
             await tether.add_source(ME, config)
             vault = tether.connector_vault(config)
             vault.save_headers(parse_pairs(header, "--header"))
-            if client_id:
+            if machine is not None:
+                vault.save_client(machine)
+            elif client_id:
                 _save_client(tether, config, client_id, client_secret, callback_port)
             await tether.start_sources([config.name])
             _print_status(tether, config.name, added=True)
@@ -100,6 +135,25 @@ def add(
                 console.print(f"[yellow]note[/]: {entry.note}", highlight=False, soft_wrap=True)
 
     run(main)
+
+
+def _machine_client(
+    client_id: str | None, client_secret: str | None, key_file: Path | None, signing_alg: str | None
+) -> StoredClient:
+    from tether.connectors.machine import machine_client
+
+    key = _read_key(key_file) if key_file is not None else None
+    return machine_client(
+        client_id or "", client_secret=client_secret, private_key_pem=key, signing_alg=signing_alg
+    )
+
+
+def _read_key(key_file: Path) -> str:
+    try:
+        return key_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not a text PEM file"
+        raise UsageError(f"cannot read the private key file {key_file}: {reason}") from None
 
 
 def _save_client(
@@ -138,6 +192,13 @@ def edit(
     clear_client_secret: Annotated[
         bool, typer.Option("--clear-client-secret", help="Remove the saved client secret.")
     ] = False,
+    private_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A new PEM private key for a --client-credentials connector (replaces its secret)."
+        ),
+    ] = None,
+    signing_alg: Annotated[str | None, typer.Option(help="RS256 or ES256, for the private key.")] = None,
 ) -> None:
     """Change a connector's URL, transport, timeout, headers or OAuth client; the rest stays."""
     from tether.connectors.editing import ConnectorChange
@@ -146,20 +207,24 @@ def edit(
         raise typer.BadParameter("use http or sse", param_hint="--transport")
     if header and clear_headers:
         raise typer.BadParameter("give --header or --clear-headers, not both", param_hint="--clear-headers")
-    change = ConnectorChange(
-        url=url,
-        kind=transport,
-        call_timeout_s=timeout_s,
-        headers=parse_pairs(header, "--header") if header else ({} if clear_headers else None),
-        client_id=client_id,
-        client_secret=client_secret,
-        clear_client_secret=clear_client_secret,
-    )
+
+    def change_of() -> ConnectorChange:
+        return ConnectorChange(
+            url=url,
+            kind=transport,
+            call_timeout_s=timeout_s,
+            headers=parse_pairs(header, "--header") if header else ({} if clear_headers else None),
+            client_id=client_id,
+            client_secret=client_secret,
+            clear_client_secret=clear_client_secret,
+            private_key_pem=_read_key(private_key_file) if private_key_file is not None else None,
+            signing_alg=signing_alg,
+        )
 
     async def main() -> None:
         async with open_app() as tether:
             await _connector(tether, name)
-            edited = await tether.edit_connector(ME, name, change)
+            edited = await tether.edit_connector(ME, name, change_of())
             if not edited.changed:
                 console.print(f"{name}: nothing changed")
                 return

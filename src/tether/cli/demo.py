@@ -21,6 +21,12 @@ def tasks_server(
         str | None, typer.Option(help="Approve every sign-in as this user, without the consent page.")
     ] = None,
     data_file: Annotated[Path | None, typer.Option(help="Keep the tasks in this JSON file.")] = None,
+    service_client: Annotated[
+        list[str],
+        typer.Option(
+            help="ID:SECRET of a machine-to-machine client (client_credentials grant) acting as user ID."
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Serve projects, tasks and comments over Streamable HTTP, protected by OAuth 2.1."""
     import uvicorn
@@ -32,6 +38,9 @@ def tasks_server(
         raise typer.BadParameter("oauth, static or none", param_hint="--auth")
     if auth == "static" and not token:
         raise typer.BadParameter("--auth static needs --token", param_hint="--token")
+    services = [pair.split(":", 1) for pair in service_client]
+    if any(len(pair) != 2 or not all(pair) for pair in services):
+        raise typer.BadParameter("ID:SECRET, both not empty", param_hint="--service-client")
 
     async def main() -> None:
         sock = bind_loopback(port)
@@ -43,6 +52,8 @@ def tasks_server(
             static_token=token,
             data_file=data_file,
         )
+        for client_id, secret in services:
+            server.authority.register_service_client(client_id, secret)
         console.print(f"tasks server on [bold]{server.mcp_url}[/] (auth: {auth}); Ctrl-C to stop")
         console.print(f"add it with: tether connector add tasks {server.mcp_url}", highlight=False)
         await uvicorn.Server(uvicorn.Config(server.app, log_level="warning")).serve(sockets=[sock])

@@ -2,8 +2,9 @@
 
 Every change is checked before anything is written, so a bad edit leaves the connector as it
 was. A new URL drops the tokens (they are bound to the URL they were issued for) and any
-automatic client registration; a new client drops the tokens too. Secrets go to the vault and
-are never handed back. The name cannot change: policies and activity are keyed by it.
+automatic client registration; a new client drops the tokens too. A machine-to-machine
+(client_credentials) client stays one when its id, secret or key changes. Secrets go to the
+vault and are never handed back. The name cannot change: policies and activity are keyed by it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from tether.connectors.machine import machine_client
 from tether.connectors.vault import ConnectorVault, StoredClient
 from tether.core.storage import SourceStore
 from tether.errors import SourceError, UsageError
@@ -36,6 +38,9 @@ class ConnectorChange:
     registration."""
     client_secret: str | None = field(default=None, repr=False)
     clear_client_secret: bool = False
+    private_key_pem: str | None = field(default=None, repr=False)
+    """A new private key for a client_credentials client (``private_key_jwt``)."""
+    signing_alg: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,15 +170,44 @@ def _plan(
             "or tick 'remove' for a client without one"
         )
     client: StoredClient | None = None
-    if new_id:
+    is_machine = stored is not None and stored.is_client_credentials and bool(new_id)
+    if (change.private_key_pem or change.signing_alg) and not is_machine:
+        problems["private_key"] = (
+            "a private key is only for a client_credentials connector: add it with --client-credentials"
+        )
+    if is_machine and stored is not None:
+        problems.pop("client_secret", None)
+        client = _machine_client(new_id, stored, change, problems)
+    elif new_id:
         client = _client(new_id, new_secret, stored if new_id == old_id else None)
-    is_client_changed = (new_id, new_secret) != (old_id, old_secret)
+    old_key = (old_id, old_secret, stored.private_key_pem if stored else None)
+    new_key = (
+        (new_id, client.info.client_secret, client.private_key_pem) if client else (new_id, new_secret, None)
+    )
+    is_client_changed = old_key != new_key
 
     headers: dict[str, str] | None = None
     if change.headers is not None and dict(change.headers) != vault.load_headers():
         headers = dict(change.headers)
     new = dataclasses.replace(config, url=url, kind=kind, call_timeout_s=timeout_s)
     return _Plan(new, client, is_client_changed, headers), problems
+
+
+def _machine_client(
+    client_id: str, stored: StoredClient, change: ConnectorChange, problems: dict[str, str]
+) -> StoredClient | None:
+    """The edited client_credentials client: a new secret replaces the key and the other way round."""
+    secret = change.client_secret or None
+    key = change.private_key_pem or None
+    if secret is None and key is None:
+        secret = None if change.clear_client_secret else stored.info.client_secret
+        key = stored.private_key_pem
+    alg = change.signing_alg or (stored.signing_alg if key == stored.private_key_pem else None)
+    try:
+        return machine_client(client_id, client_secret=secret, private_key_pem=key, signing_alg=alg)
+    except UsageError as error:
+        problems["private_key" if key else "client_secret"] = str(error)
+        return None
 
 
 def _client(client_id: str, client_secret: str | None, previous: StoredClient | None) -> StoredClient:

@@ -4,7 +4,9 @@ Requests go out with the stored access token, refreshed ahead of expiry (also af
 restart) under a lock so a rotated refresh token is used once. When the server still
 refuses, a source without a person at hand records ``NeedsSignIn``; with a ``SignIn`` the
 SDK runs discovery, registration and the code flow while every step is checked (SSRF
-guard, issuer, S256, loopback redirect, state, token answers). Tokens are never logged.
+guard, issuer, S256, loopback redirect, state, token answers). A machine-to-machine
+connector (a stored client_credentials client) needs no person: it asks the token endpoint
+again whenever its token is due or refused. Tokens are never logged.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from mcp.shared.auth import (
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from pydantic import AnyUrl
 
-from tether.connectors import grants
+from tether.connectors import grants, machine
 from tether.connectors.grants import ClientRejected
 from tether.connectors.netguard import NetworkGuard
 from tether.connectors.oauth_checks import check_registration, check_server_metadata, is_metadata_request
@@ -37,6 +39,7 @@ from tether.connectors.vault import ConnectorVault, StoredClient
 from tether.errors import (
     AuthError,
     AuthServerUnavailable,
+    ClientCredentialsRefused,
     ConsentDenied,
     IssuerMismatch,
     NeedsSignIn,
@@ -138,6 +141,8 @@ class ConnectorAuth(OAuthClientProvider):
         self._refresh_lock = anyio.Lock()
         self._sent_state: str | None = None
         self._is_fresh = False
+        self._machine: StoredClient | None = None
+        """The client_credentials client when this connector is machine-to-machine."""
 
     @property
     def name(self) -> str:
@@ -161,6 +166,10 @@ class ConnectorAuth(OAuthClientProvider):
 
     async def _initialize(self) -> None:
         await super()._initialize()
+        stored = self.vault.load_client()
+        self._machine = stored if stored is not None and stored.is_client_credentials else None
+        if self._machine is not None:
+            self.context.client_metadata.grant_types = ["client_credentials"]
         if self._is_fresh:
             self.context.clear_tokens()
             return
@@ -192,6 +201,11 @@ class ConnectorAuth(OAuthClientProvider):
                 return True  # another request refreshed meanwhile
             if self.context.is_token_valid() and refused is None:
                 return False
+            if self._machine is not None:
+                if self.context.oauth_metadata is None:
+                    return False  # the next challenge runs discovery, then asks for a token
+                await self._ask_for_token(self._machine)
+                return True
             if not (tokens.refresh_token and self.context.client_info):
                 return False
             try:
@@ -240,6 +254,50 @@ class ConnectorAuth(OAuthClientProvider):
         self.context.current_tokens = grant.token
         self.context.update_token_expiry(grant.token)
 
+    async def _ask_for_token(self, client: StoredClient) -> None:
+        """A machine-to-machine connector's new token: the client_credentials grant, no person."""
+        token_endpoint = self._get_token_endpoint()
+        await self.guard.check(token_endpoint)
+        granted = self.context.current_tokens.scope if self.context.current_tokens else None
+        data, headers = machine.token_request(
+            client,
+            self.context.oauth_metadata,
+            resource=self._resource(),
+            scope=granted or self.context.client_metadata.scope,
+        )
+        async with httpx2.AsyncClient(timeout=self.http_timeout_s) as http:
+            try:
+                response = await http.post(token_endpoint, data=data, headers=headers)
+            except httpx2.TransportError as error:
+                raise AuthServerUnavailable(
+                    f"connector '{self.name}': cannot reach the authorization server "
+                    f"{httpx2.URL(token_endpoint).host} for a new token ({type(error).__name__}); "
+                    "tether tries again later"
+                ) from None
+        token = self._read_machine_token(response)
+        grant = self.vault.save_token(token)
+        self.context.current_tokens = grant.token
+        self.context.update_token_expiry(grant.token)
+
+    def _read_machine_token(self, response: httpx2.Response) -> OAuthToken:
+        """The token of a client_credentials answer; a refused client is the user's to fix."""
+        metadata = self.context.oauth_metadata
+        server = str(metadata.issuer) if metadata else response.request.url.host
+        problem = grants.read_token_error(response) if response.status_code in (400, 401) else None
+        if problem is not None and problem.error in ("invalid_client", "unauthorized_client"):
+            what = "key" if self._machine is not None and self._machine.private_key_pem else "secret"
+            detail = f"{problem.error}" + (f": {problem.description}" if problem.description else "")
+            raise ClientCredentialsRefused(
+                f"connector '{self.name}': the client id or {what} was refused by {server} ({detail}): "
+                f"check them with `tether connector edit {self.name}`"
+            )
+        return grants.check_token_answer(response, connector=self.name, server=server)
+
+    def _resource(self) -> str | None:
+        if self.context.should_include_resource_param(self.context.protocol_version):
+            return self.context.get_resource_url()
+        return None
+
     def _forget_grant(self) -> None:
         self.vault.forget_grant()
         self.context.clear_tokens()
@@ -282,10 +340,11 @@ class ConnectorAuth(OAuthClientProvider):
                 response = yield request
                 if not _is_challenge(response):
                     return
-        if self.sign_in is None:
+        if self.sign_in is None and self._machine is None:
             self._record_refusal(response)
             return
-        # A person is at hand: the SDK runs discovery, registration and the code flow, checked.
+        # A person is at hand (or no person is needed): the SDK runs discovery, registration and
+        # the code flow (or the client_credentials grant), checked.
         failure: TetherError | None = None
         inner = super()._auth_flow(request)
         try:
@@ -316,14 +375,27 @@ class ConnectorAuth(OAuthClientProvider):
         await self.guard.check(str(outgoing.url))
         if outgoing.headers.get("authorization", "").lower().startswith("bearer "):
             raise AuthError(f"connector '{self.name}': refusing to send a token to {outgoing.url.host}")
+        if self._machine is not None and outgoing.method == "POST" and self._is_registration(outgoing):
+            raise AuthError(
+                f"connector '{self.name}': its client credentials do not fit the authorization server "
+                f"{outgoing.url.host}; check them with `tether connector edit {self.name}`"
+            )
 
     async def _check_answer(self, outgoing: httpx2.Request, response: httpx2.Response) -> None:
         await response.aread()
         if is_metadata_request(outgoing):
-            check_server_metadata(response, expected_issuer=self._expected_issuer(), connector=self.name)
+            check_server_metadata(
+                response,
+                expected_issuer=self._expected_issuer(),
+                connector=self.name,
+                needs_pkce=self._machine is None,
+            )
         elif outgoing.method == "POST" and self._is_registration(outgoing):
             check_registration(response, redirect_uri=self._redirect_uri(), connector=self.name)
         elif outgoing.method == "POST" and str(outgoing.url) == self._get_token_endpoint():
+            if self._machine is not None:
+                self._read_machine_token(response)
+                return
             try:
                 grants.check_token_answer(response, connector=self.name, server=outgoing.url.host)
             except ClientRejected:
@@ -343,6 +415,14 @@ class ConnectorAuth(OAuthClientProvider):
         wanted = self.vault.load_wanted_scope()
         if wanted:
             self.context.client_metadata.scope = union_scopes(self.context.client_metadata.scope, wanted)
+        if self._machine is not None:
+            data, headers = machine.token_request(
+                self._machine,
+                self.context.oauth_metadata,
+                resource=self._resource(),
+                scope=self.context.client_metadata.scope,
+            )
+            return httpx2.Request("POST", self._get_token_endpoint(), data=data, headers=headers)
         return await super()._perform_authorization()
 
     async def _handle_token_response(self, response: httpx2.Response) -> None:

@@ -26,8 +26,11 @@ def is_metadata_request(request: httpx2.Request) -> bool:
     return request.method == "GET" and any(marker in path for marker in METADATA_PATHS)
 
 
-def check_server_metadata(response: httpx2.Response, *, expected_issuer: str, connector: str) -> None:
-    """An authorization server's metadata must name the issuer asked for and offer PKCE S256."""
+def check_server_metadata(
+    response: httpx2.Response, *, expected_issuer: str, connector: str, needs_pkce: bool = True
+) -> None:
+    """An authorization server's metadata must name the issuer asked for and offer PKCE S256
+    (``needs_pkce``: the code flow; the client_credentials grant has no code to protect)."""
     if response.status_code != 200:
         return  # the SDK tries the next well-known URL
     try:
@@ -39,7 +42,7 @@ def check_server_metadata(response: httpx2.Response, *, expected_issuer: str, co
             f"connector '{connector}': the authorization server metadata at {_origin(response)} names "
             f"issuer '{metadata.issuer}', not '{expected_issuer}'; tether does not sign in there"
         )
-    if "S256" not in (metadata.code_challenge_methods_supported or []):
+    if needs_pkce and "S256" not in (metadata.code_challenge_methods_supported or []):
         raise PkceUnsupported(
             f"connector '{connector}': the authorization server {metadata.issuer} does not advertise "
             "PKCE S256 (code_challenge_methods_supported); tether only signs in with S256"

@@ -37,6 +37,12 @@ class StoredClient(BaseModel):
     is_pre_registered: bool = False
     callback_port: int | None = None
     """The loopback port of the redirect URI this client was registered with."""
+    is_client_credentials: bool = False
+    """A machine-to-machine client: tokens come from the client_credentials grant, no person signs in."""
+    private_key_pem: str | None = None
+    """For ``private_key_jwt``: the PEM private key that signs the client assertions."""
+    signing_alg: str | None = None
+    """For ``private_key_jwt``: RS256 or ES256."""
 
 
 class ConnectorVault:

@@ -2,7 +2,8 @@
 
 Implements the ``mcp`` SDK's ``OAuthAuthorizationServerProvider`` in memory: dynamic client
 registration, codes bound to PKCE and the RFC 8707 resource, refresh with rotation,
-revocation, one subject per user. ``Quirks`` make it misbehave on purpose for tests.
+revocation, one subject per user, and service clients that get tokens for their own user with
+the client_credentials grant. ``Quirks`` make it misbehave on purpose for tests.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class Grants:
     refresh: dict[str, RefreshToken] = field(default_factory=dict[str, RefreshToken])
     pairs: dict[str, str] = field(default_factory=dict[str, str])
     """access token -> its refresh token (and back), for revocation of both."""
+    service_users: dict[str, str] = field(default_factory=dict[str, str])
+    """client id of a service (client_credentials) client -> the user its tokens act as."""
 
 
 class DemoAuthServer(OAuthAuthorizationServerProvider[AuthorizationCode, RefreshToken, AccessToken]):
@@ -75,6 +78,7 @@ class DemoAuthServer(OAuthAuthorizationServerProvider[AuthorizationCode, Refresh
         self.quirks = quirks
         self.grants = Grants()
         self.refresh_count = 0
+        self.client_credentials_count = 0
         self.revoked: list[str] = []
 
     # -- clients ------------------------------------------------------------------------
@@ -86,6 +90,31 @@ class DemoAuthServer(OAuthAuthorizationServerProvider[AuthorizationCode, Refresh
         # RFC 7591 lets the server set the metadata: every client may ask for every scope.
         client_info.scope = " ".join(ALL_SCOPES)
         self.grants.clients[client_info.client_id] = client_info
+
+    def register_service_client(self, client_id: str, client_secret: str, *, user: str | None = None) -> None:
+        """A confidential client that gets tokens for ``user`` (default: its id) without a person."""
+        self.grants.clients[client_id] = OAuthClientInformationFull(
+            client_id=client_id,
+            client_secret=client_secret,
+            grant_types=["client_credentials"],
+            token_endpoint_auth_method="client_secret_basic",
+            scope=" ".join(ALL_SCOPES),
+            redirect_uris=None,
+        )
+        self.grants.service_users[client_id] = user or client_id
+
+    def issue_for_service(
+        self, client: OAuthClientInformationFull, scope: str | None, resource: str | None
+    ) -> OAuthToken:
+        """The client_credentials grant (RFC 6749 §4.4): an access token, no refresh token."""
+        user = self.grants.service_users.get(client.client_id)
+        if user is None:
+            raise TokenError("unauthorized_client", "this client may not use the client_credentials grant")
+        scopes: list[str] = scope.split() if scope else list(ALL_SCOPES)
+        if any(s not in ALL_SCOPES for s in scopes):
+            raise TokenError("invalid_scope", f"scopes are {' '.join(ALL_SCOPES)}")
+        self.client_credentials_count += 1
+        return self._issue(client.client_id, scopes, user, resource, with_refresh=False)
 
     def purge_registrations(self) -> None:
         """Forget every registered client (their tokens stay valid until they expire)."""
@@ -174,7 +203,13 @@ class DemoAuthServer(OAuthAuthorizationServerProvider[AuthorizationCode, Refresh
         self._drop(token.token)
 
     def _issue(
-        self, client_id: str, scopes: list[str], subject: str | None, resource: str | None
+        self,
+        client_id: str,
+        scopes: list[str],
+        subject: str | None,
+        resource: str | None,
+        *,
+        with_refresh: bool = True,
     ) -> OAuthToken:
         if resource is None or resource.rstrip("/") != self.resource_url.rstrip("/"):
             raise TokenError("invalid_target", f"tokens are only issued for {self.resource_url}")
@@ -189,6 +224,8 @@ class DemoAuthServer(OAuthAuthorizationServerProvider[AuthorizationCode, Refresh
             resource=resource,
             subject=subject,
         )
+        if not with_refresh:
+            return OAuthToken(access_token=access, expires_in=lifetime, scope=" ".join(scopes))
         refresh_expiry = now + self.quirks.refresh_lifetime_s if self.quirks.refresh_lifetime_s else None
         self.grants.refresh[refresh] = RefreshToken(
             token=refresh,

@@ -5,7 +5,7 @@ Routes (all on one origin):
     /mcp                                       Streamable HTTP, behind TokenGate
     /.well-known/oauth-protected-resource/mcp  RFC 9728 resource metadata
     /.well-known/oauth-authorization-server    RFC 8414 metadata (S256, DCR, revocation)
-    /authorize /consent /token /register /revoke
+    /authorize /consent /token /register /revoke  (/token also takes client_credentials)
 
 Consent is a plain HTML form a test (or ``curl``) can POST; ``Quirks`` misbehave on purpose.
 """
@@ -25,7 +25,8 @@ from mcp.server.auth.handlers.metadata import MetadataHandler, ProtectedResource
 from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.handlers.revoke import RevocationHandler
 from mcp.server.auth.handlers.token import TokenHandler
-from mcp.server.auth.middleware.client_auth import ClientAuthenticator
+from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
+from mcp.server.auth.provider import TokenError
 from mcp.server.auth.routes import build_metadata, build_resource_metadata_url
 from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
 from mcp.server.mcpserver import MCPServer
@@ -112,6 +113,7 @@ def _auth_routes(base_url: str, resource_url: str, authority: DemoAuthServer) ->
 
     async def server_metadata(request: Request) -> Response:
         metadata = build_metadata(AnyHttpUrl(base_url), None, registration, RevocationOptions(enabled=True))
+        metadata.grant_types_supported = [*(metadata.grant_types_supported or []), "client_credentials"]
         if quirks.wrong_issuer:
             metadata.issuer = AnyHttpUrl(base_url + "/someone-else")
         if quirks.no_s256:
@@ -132,6 +134,9 @@ def _auth_routes(base_url: str, resource_url: str, authority: DemoAuthServer) ->
             return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
         if quirks.garbage_tokens:
             return HTMLResponse("<html><body>Welcome! Please log in.</body></html>")
+        form = await request.form()
+        if form.get("grant_type") == "client_credentials":
+            return await _client_credentials(request, authority, client_auth)
         return await token_handler.handle(request)
 
     async def consent(request: Request) -> Response:
@@ -161,6 +166,33 @@ def _auth_routes(base_url: str, resource_url: str, authority: DemoAuthServer) ->
         Route("/register", RegistrationHandler(authority, registration).handle, methods=["POST"]),
         Route("/revoke", RevocationHandler(authority, client_auth).handle, methods=["POST"]),
     ]
+
+
+async def _client_credentials(
+    request: Request, authority: DemoAuthServer, client_auth: ClientAuthenticator
+) -> Response:
+    """The client_credentials grant, which the SDK's TokenHandler does not take."""
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    form = await request.form()
+    try:
+        client = await client_auth.authenticate_request(request)
+    except AuthenticationError as error:
+        body = {"error": "invalid_client", "error_description": error.message}
+        return JSONResponse(body, status_code=401, headers=headers)
+    if client.token_endpoint_auth_method == "none":
+        body = {"error": "unauthorized_client", "error_description": "a public client has no credentials"}
+        return JSONResponse(body, status_code=400, headers=headers)
+    scope, resource = form.get("scope"), form.get("resource")
+    try:
+        token = authority.issue_for_service(
+            client,
+            scope if isinstance(scope, str) else None,
+            resource if isinstance(resource, str) else None,
+        )
+    except TokenError as error:
+        body = {"error": error.error, "error_description": error.error_description}
+        return JSONResponse(body, status_code=400, headers=headers)
+    return JSONResponse(token.model_dump(exclude_none=True), headers=headers)
 
 
 def _consent_page(request_id: str, client_name: str | None) -> str:
