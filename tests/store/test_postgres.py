@@ -13,6 +13,7 @@ from tests.postgres import PostgresCluster
 from tether.core.activity import SourceAdded
 from tether.errors import StoreError
 from tether.store import head_revision, open_store, upgrade_database
+from tether.store.db import describe_location
 from tether.store.migrate import alembic_config
 from tether.types import Effect
 
@@ -108,6 +109,15 @@ async def test_the_store_names_its_database_without_the_password(postgres_cluste
     async with await open_store(url) as store:
         assert PASSWORD not in store.where
         assert "***" in store.where
+
+
+async def test_a_password_given_as_a_query_argument_is_masked_too() -> None:
+    # asyncpg takes ?password= as well; nothing is connected to here.
+    url = f"postgresql://tether@db.internal/tether?password={PASSWORD}&sslmode=require"
+    assert describe_location(url) == "postgresql://tether@db.internal/tether?password=***&sslmode=require"
+    with pytest.raises(StoreError) as caught:
+        await open_store(f"postgresql://tether@127.0.0.1:9/tether?password={PASSWORD}")
+    assert PASSWORD not in str(caught.value)
 
 
 async def test_a_server_that_is_not_there_is_a_store_error_without_the_password() -> None:

@@ -117,10 +117,17 @@ def describe_location(location: Path | str) -> str:
     """What to show for ``location``: the data dir, or the database URL with its password masked."""
     if isinstance(location, str) and "://" in location:
         try:
-            return sa.make_url(location).render_as_string(hide_password=True)
+            return _masked(sa.make_url(location))
         except (ArgumentError, ValueError):
             return "a database URL that cannot be read"
     return str(location)
+
+
+def _masked(url: sa.URL) -> str:
+    """``url`` to show: its password, also one given as ``?password=`` (asyncpg takes it), masked."""
+    hidden = {key: "***" for key in url.query if "password" in key.lower()}
+    shown = url.update_query_dict(hidden).render_as_string(hide_password=True)
+    return shown.replace("=%2A%2A%2A", "=***")  # the query is URL-encoded as rendered
 
 
 def url_with_password(url: str, password: str | None) -> str:
@@ -146,7 +153,7 @@ def url_has_password(url: str) -> bool:
 async def _connect(location: Path | str) -> Database:
     if isinstance(location, str) and "://" in location:
         try:
-            where = sa.make_url(location).render_as_string(hide_password=True)
+            where = _masked(sa.make_url(location))
         except (ArgumentError, ValueError):
             # The parser's message repeats the URL, password included: say only what to write.
             raise StoreError(
