@@ -73,13 +73,16 @@ async def sign_in(
     """Sign in through the browser with a loopback redirect (the CLI flow)."""
     stored = vault.load_client()
     port = stored.callback_port if stored and stored.callback_port else 0
+    is_listening = False
     try:
         async with LoopbackSignIn.listen(present, port=port) as loopback:
+            is_listening = True
             return await sign_in_with(
                 vault, loopback, guard=guard, timeout_s=timeout_s, client_metadata_url=client_metadata_url
             )
     except UsageError:
-        if stored is None or stored.is_pre_registered or port == 0:
+        # Only a busy port is retried: any other usage error (a bad setting) keeps the client.
+        if is_listening or stored is None or stored.is_pre_registered or port == 0:
             raise
     # The port this client was registered with is busy: register again on another one.
     vault.forget_client()
