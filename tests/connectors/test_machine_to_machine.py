@@ -230,3 +230,25 @@ async def test_the_cli_adds_a_machine_connector_that_connects_and_keeps_its_secr
         for secret in (SECRET, "wrong-secret-77", body):
             assert secret.encode() not in data, path
     assert (home / "secrets.enc").exists()
+
+
+async def test_the_credentials_only_go_to_the_issuer_that_first_accepted_them(settings: Settings) -> None:
+    async with serve_tasks() as server, serve_tasks() as elsewhere:
+        server.authority.register_service_client("robot", SECRET)
+        elsewhere.authority.register_service_client("robot", SECRET)
+        vault = vault_for(settings.home, "tasks", server.mcp_url)
+        vault.save_client(machine_client("robot", client_secret=SECRET))
+        async with running(remote(vault)) as source:
+            assert source.status.state is SourceState.RUNNING, source.status.detail
+        stored = vault.load_client()
+        assert stored is not None
+        assert stored.info.issuer is not None
+        assert stored.info.issuer.rstrip("/") == server.base_url
+
+        server.quirks.authorization_server = elsewhere.base_url  # the server now points elsewhere
+        vault.forget_grant()
+        async with running(remote(vault)) as source:
+            await wait_for(source, SourceState.FAILED)
+            assert source.last_error is not None
+            assert source.last_error.code == "issuer_mismatch"
+        assert elsewhere.authority.client_credentials_count == 0

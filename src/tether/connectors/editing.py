@@ -121,6 +121,8 @@ async def edit_connector(
     if "url" in changed:
         if plan.client is None:
             vault.forget_client()  # registered automatically with the old server
+        elif plan.client.is_client_credentials:
+            vault.save_client(plan.client)  # not bound to the old server's issuer any more
         vault.forget_grant()
         vault.save_wanted_scope(None)
         if had_grant:
@@ -184,7 +186,10 @@ def _plan(
     new_key = (
         (new_id, client.info.client_secret, client.private_key_pem) if client else (new_id, new_secret, None)
     )
-    is_client_changed = old_key != new_key
+    # Giving a machine client's secret or key again re-binds it to the authorization server it
+    # next meets (it is bound to the first that accepted it).
+    is_given_again = is_machine and bool(change.client_secret or change.private_key_pem)
+    is_client_changed = old_key != new_key or is_given_again
 
     headers: dict[str, str] | None = None
     if change.headers is not None and dict(change.headers) != vault.load_headers():

@@ -20,15 +20,21 @@ import anyio
 import httpx2
 from mcp.client.auth import OAuthClientProvider, OAuthFlowError
 from mcp.client.auth.oauth2 import OAuthContext
-from mcp.client.auth.utils import extract_field_from_www_auth, is_valid_client_metadata_url, union_scopes
+from mcp.client.auth.utils import (
+    extract_field_from_www_auth,
+    is_valid_client_metadata_url,
+    issuers_match,
+    union_scopes,
+)
 from mcp.shared.auth import (
     AuthorizationCodeResult,
     OAuthClientInformationFull,
     OAuthClientMetadata,
+    OAuthMetadata,
     OAuthToken,
 )
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
-from pydantic import AnyUrl
+from pydantic import AnyUrl, ValidationError
 
 from tether.connectors import grants, machine
 from tether.connectors.grants import ClientRejected
@@ -390,6 +396,7 @@ class ConnectorAuth(OAuthClientProvider):
                 connector=self.name,
                 needs_pkce=self._machine is None,
             )
+            self._check_bound_issuer(response)
         elif outgoing.method == "POST" and self._is_registration(outgoing):
             check_registration(response, redirect_uri=self._redirect_uri(), connector=self.name)
         elif outgoing.method == "POST" and str(outgoing.url) == self._get_token_endpoint():
@@ -429,6 +436,33 @@ class ConnectorAuth(OAuthClientProvider):
         await super()._handle_token_response(response)
         self.vault.save_servers(self.context.oauth_metadata, self.context.protected_resource_metadata)
         self.vault.save_wanted_scope(None)
+        metadata = self.context.oauth_metadata
+        if self._machine is not None and self._machine.info.issuer is None and metadata is not None:
+            # The credentials worked there: from now on they are only ever sent to that issuer.
+            info = self._machine.info.model_copy(update={"issuer": str(metadata.issuer)})
+            self._machine = self._machine.model_copy(update={"info": info})
+            self.vault.save_client(self._machine)
+
+    def _select_authorization_server(self, advertised: list[str]) -> str:
+        bound = self._machine.info.issuer if self._machine is not None else None
+        return next((a for a in advertised if bound and issuers_match(a, bound)), advertised[0])
+
+    def _check_bound_issuer(self, response: httpx2.Response) -> None:
+        """A machine client's credentials go only to the issuer that accepted them first."""
+        bound = self._machine.info.issuer if self._machine is not None else None
+        if bound is None or response.status_code != 200:
+            return
+        try:
+            issuer = str(OAuthMetadata.model_validate_json(response.content).issuer)
+        except ValidationError:
+            return
+        if not issuers_match(issuer, bound):
+            raise IssuerMismatch(
+                f"connector '{self.name}': its server now sends tether to the authorization server "
+                f"{issuer}, but its client credentials belong to {bound}; tether does not send them "
+                "there. If that move is right, give the client again with "
+                f"`tether connector edit {self.name}`"
+            )
 
     async def _show_authorization_page(self, url: str) -> None:
         assert self.sign_in is not None
