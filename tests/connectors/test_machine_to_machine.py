@@ -220,6 +220,12 @@ async def test_the_cli_adds_a_machine_connector_that_connects_and_keeps_its_secr
         code, out, err = await tether(home, "call", "tasks__whoami", "--no-prompt")
         assert code == 0, err
         assert "robot" in out
+        asked = server.authority.client_credentials_count
+        code, out, err = await tether(home, "connector", "login", "tasks")  # asks at once, no browser
+        assert code == 0, err
+        assert "signed in" in out
+        assert "Open this page" not in out
+        assert server.authority.client_credentials_count > asked
         # a key instead of the secret: kept in the secret store too (the tasks server only takes secrets)
         code, out, err = await tether(home, "connector", "edit", "tasks", "--private-key-file", str(key_file))
         assert code == 0, err
