@@ -379,6 +379,25 @@ async def test_deleting_a_conversation_that_waits_cancels_its_run_and_leaves_not
     assert chat.fake.calls == []
 
 
+async def test_a_turn_slow_to_stop_leaves_the_conversation_and_says_to_try_again(
+    chat: ChatWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tether.web.pages.chat.STOP_WAIT_S", 0.0)  # the turn cannot stop in time
+    await chat.add_model()
+    chat.script = Script([call("fake__echo", {"text": "slow"}, "c1")])
+    conversation_id = await chat.send("echo slow")
+    live = chat.runs.runs[conversation_id]
+    await until(live, lambda run: waiting_approval(run) is not None)
+
+    refused = await chat.page.post(f"/chat/{conversation_id}/delete")
+    assert refused.status_code == 409
+    assert "still stopping" in refused.text
+    assert (await chat.page.get(f"/chat/{conversation_id}")).status_code == 200  # nothing deleted
+    await until(live, lambda run: run.is_over)
+    assert (await chat.page.post(f"/chat/{conversation_id}/delete")).status_code == 303
+    assert (await chat.page.get(f"/chat/{conversation_id}")).status_code == 404
+
+
 async def test_a_run_waiting_when_the_web_app_stops_is_continued_after_it_starts_again(
     tether_app: App,
 ) -> None:

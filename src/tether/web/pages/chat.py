@@ -305,9 +305,16 @@ async def delete(request: Request) -> Response:
     live = runs.live(conversation_id)
     if live is not None and runs.assistant.cancel(conversation_id):
         # The cancelled run stores what it did as it stops: let it, then delete it all.
-        with anyio.fail_after(STOP_WAIT_S):
+        with anyio.move_on_after(STOP_WAIT_S):
             while not live.is_over:
                 await live.changed()
+        if not live.is_over:
+            return await _page(
+                request,
+                conversation_id,
+                error="its turn is still stopping: nothing was deleted, try again in a moment",
+                status_code=409,
+            )
     await runs.assistant.conversations.delete(conversation_id)
     return RedirectResponse("/chat", status_code=303)
 
