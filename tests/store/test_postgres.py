@@ -13,7 +13,7 @@ from tests.postgres import PostgresCluster
 from tether.core.activity import SourceAdded
 from tether.errors import StoreError
 from tether.store import head_revision, open_store, upgrade_database
-from tether.store.db import describe_location
+from tether.store.db import describe_location, url_has_password
 from tether.store.migrate import alembic_config
 from tether.types import Effect
 
@@ -173,3 +173,9 @@ async def test_connections_the_server_dropped_are_replaced_without_an_error(post
         assert dropped >= 1
         assert await store.list_sources() == [stdio_source()]
         assert (await store.verify()).is_intact
+
+
+def test_a_password_in_the_url_is_seen_in_either_form() -> None:
+    assert url_has_password("postgresql://tether:secret@db.internal/tether")
+    assert url_has_password("postgresql://tether@db.internal/tether?password=secret")
+    assert not url_has_password("postgresql://tether@db.internal/tether?sslmode=require")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import anyio
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tether.app import App, open_app
@@ -132,7 +133,8 @@ def add(
             await tether.start_sources([config.name])
             _print_status(tether, config.name, added=True)
             if entry is not None and entry.note and not header:
-                console.print(f"[yellow]note[/]: {entry.note}", highlight=False, soft_wrap=True)
+                # Registry text is anyone's: shown as text, never as Rich markup.
+                console.print(f"[yellow]note[/]: {escape(entry.note)}", highlight=False, soft_wrap=True)
 
     run(main)
 

@@ -144,10 +144,12 @@ def url_with_password(url: str, password: str | None) -> str:
 
 
 def url_has_password(url: str) -> bool:
+    """True if ``url`` carries a password, as ``user:password@`` or as ``?password=`` (asyncpg reads both)."""
     try:
-        return sa.make_url(url).password is not None
+        parsed = sa.make_url(url)
     except (ArgumentError, ValueError):
         return False
+    return parsed.password is not None or "password" in parsed.query
 
 
 async def _connect(location: Path | str) -> Database:
