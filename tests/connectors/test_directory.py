@@ -13,7 +13,14 @@ import pytest
 
 from tests.connectors.registry_server import OFFICIAL, Mode, Registry, record, serve_registry
 from tether.connectors.directory import Directory, SearchResult, curated
-from tether.connectors.entries import AUTH_KINDS, CATEGORIES, TRANSPORTS, entry_from_record, parse_catalog
+from tether.connectors.entries import (
+    AUTH_KINDS,
+    CATEGORIES,
+    TRANSPORTS,
+    entry_from_record,
+    parse_catalog,
+    suggested_name,
+)
 from tether.connectors.registry import MAX_PAGES
 from tether.errors import UnknownDirectoryEntry
 
@@ -331,3 +338,10 @@ def test_an_empty_registry_url_turns_the_registry_off(tmp_path: Path) -> None:
     (tmp_path / "tether.toml").write_text('directory_registry_url = ""\n')
     settings = load_settings({"TETHER_HOME": str(tmp_path), "TETHER_CONFIG": str(tmp_path / "tether.toml")})
     assert open_directory(settings).registry_url is None
+
+
+def test_an_entry_suggests_a_valid_source_name() -> None:
+    assert suggested_name("linear") == "linear"
+    assert suggested_name("io.github.acme/Weather--Now") == "weather-now"
+    assert suggested_name("io.github.acme/" + "x" * 80) == "x" * 40
+    assert suggested_name("io.github.acme/…") == "connector"

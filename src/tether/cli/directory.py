@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from typing import Annotated, Literal
 
 import typer
@@ -16,6 +15,7 @@ from tether.app import App, open_directory
 from tether.cli.runtime import console, run
 from tether.config import load_settings
 from tether.connectors.directory import DirectoryEntry, SearchResult
+from tether.connectors.entries import suggested_name
 from tether.errors import UsageError
 from tether.types import SourceConfig, SourceKind
 
@@ -145,11 +145,4 @@ async def connector_from_directory(
     if not chosen.startswith(("https://", "http://")):
         raise UsageError(f"'{chosen}' is not an http(s) URL: pass the server's MCP URL")
     kind = SourceKind.SSE if entry.transport == "sse" else SourceKind.HTTP
-    return dataclasses.replace(config, name=name or source_name(entry.id), url=chosen, kind=kind), entry
-
-
-def source_name(entry_id: str) -> str:
-    """A source name from an entry id: ``linear`` stays, ``io.github.acme/Weather`` -> ``weather``."""
-    last = entry_id.rsplit("/", 1)[-1].lower()
-    name = re.sub(r"_{2,}", "_", re.sub(r"[^a-z0-9_-]+", "-", last))
-    return name.strip("-_")[:48].strip("-_") or "connector"
+    return dataclasses.replace(config, name=name or suggested_name(entry.id), url=chosen, kind=kind), entry

@@ -18,6 +18,9 @@ from importlib import resources
 from typing import Literal, cast
 from urllib.parse import urlsplit
 
+from tether.core.tools import check_source_name
+from tether.errors import InvalidName
+
 EntryKind = Literal["connector", "extension"]
 """A remote connector, or a local extension installed from an ``.mcpb`` bundle."""
 Origin = Literal["curated", "registry"]
@@ -266,3 +269,17 @@ def _optional_text(value: object) -> str | None:
     """A non-empty string with its control characters (escape sequences, newlines) made spaces."""
     text = _CONTROL.sub(" ", value).strip() if isinstance(value, str) else ""
     return text or None
+
+
+def suggested_name(entry_id: str) -> str:
+    """A source name for an entry: ``linear`` stays, ``io.github.acme/Weather`` -> ``weather``.
+
+    At most 40 characters, leaving room for a ``-2`` when the name is taken.
+    """
+    last = entry_id.rsplit("/", 1)[-1].lower()
+    name = re.sub(r"_{2,}", "_", re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]+", "-", last)))
+    name = name.strip("-_")[:40].strip("-_")
+    try:
+        return check_source_name(name)
+    except InvalidName:
+        return "connector"

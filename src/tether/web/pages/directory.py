@@ -10,7 +10,6 @@ which is looked up again on the server.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlencode
@@ -20,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from tether.connectors.directory import DirectoryEntry, EntryKind
-from tether.core.tools import check_source_name
-from tether.errors import InvalidName, UsageError
+from tether.connectors.entries import suggested_name
+from tether.errors import UsageError
 from tether.types import SourceConfig, SourceKind, SourceState
 from tether.web.connector_form import ConnectorForm
 from tether.web.context import Web, actor, read_form, text, web_of
@@ -158,13 +157,8 @@ async def _connector_entry(web: Web, entry_id: str) -> DirectoryEntry:
 
 
 async def _free_name(web: Web, entry: DirectoryEntry) -> str:
-    """A connector name from the entry (``linear``, ``io.github.acme/crm`` -> ``crm``), not yet taken."""
-    base = re.sub(r"[^a-z0-9_-]+", "-", entry.id.rsplit("/", 1)[-1].lower())
-    base = re.sub(r"_{2,}", "_", re.sub(r"-{2,}", "-", base)).strip("-_")[:40] or "connector"
-    try:
-        check_source_name(base)
-    except InvalidName:
-        base = "connector"
+    """The entry's suggested connector name, with ``-2``, ``-3``... if it is taken."""
+    base = suggested_name(entry.id)
     taken = {c.name for c in await web.backend.store.list_sources()}
     name, n = base, 2
     while name in taken:
