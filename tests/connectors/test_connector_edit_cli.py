@@ -16,6 +16,7 @@ pytestmark = pytest.mark.anyio
 
 OLD_URL = "http://127.0.0.1:9/mcp"
 NEW_URL = "http://127.0.0.1:9/v2/mcp"
+OTHER_SERVER_URL = "http://localhost:9/mcp"
 SECRET = "Bearer cli-secret-0123456789"
 
 
@@ -48,6 +49,24 @@ async def test_edit_changes_what_is_given_and_keeps_the_rest(tmp_path: Path) -> 
     assert code == 0
     assert vault_for(home, "crm", NEW_URL).load_headers() == {}
     assert (await stored(home)).call_timeout_s == 5.0
+
+
+async def test_headers_never_follow_the_connector_to_another_server(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    code, _, err = await tether(home, "connector", "add", "crm", OLD_URL, "-H", f"Authorization={SECRET}")
+    assert code == 0, err
+
+    code, out, err = await tether(home, "connector", "edit", "crm", "--url", OTHER_SERVER_URL)
+    assert code == 0, err
+    assert "headers dropped" in out
+    assert SECRET not in out + err
+    assert vault_for(home, "crm", OTHER_SERVER_URL).load_headers() == {}
+
+    # Headers given in the same edit are the new server's own: they are kept.
+    code, out, err = await tether(home, "connector", "edit", "crm", "--url", OLD_URL, "-H", "X-Key=new-key")
+    assert code == 0, err
+    assert "headers dropped" not in out
+    assert vault_for(home, "crm", OLD_URL).load_headers() == {"X-Key": "new-key"}
 
 
 async def test_a_bad_edit_changes_nothing(tmp_path: Path) -> None:

@@ -236,6 +236,12 @@ def edit(
                     f"[yellow]signed out[/]: {edited.signed_out}; run `tether connector login {name}`",
                     highlight=False,
                 )
+            if edited.headers_dropped:
+                console.print(
+                    f"[yellow]headers dropped[/]: {edited.headers_dropped} "
+                    f"(`tether connector edit {name} --header K=V`)",
+                    highlight=False,
+                )
 
     run(main)
 

@@ -50,6 +50,8 @@ class ConnectorEdited:
     """What changed: ``url``, ``transport``, ``timeout``, ``headers``, ``oauth_client``."""
     signed_out: str = ""
     """Why the stored sign-in was dropped, or "" when it was kept."""
+    headers_dropped: str = ""
+    """Why the stored static headers were dropped (a new server), or "" when they were kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,15 @@ class _Plan:
     client: StoredClient | None
     is_client_changed: bool
     headers: dict[str, str] | None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme, parts.hostname or "", port or (443 if parts.scheme == "https" else 80)
 
 
 def url_problem(url: str) -> str | None:
@@ -116,7 +127,7 @@ async def edit_connector(
             vault.save_client(plan.client)
         else:
             vault.forget_client()
-    signed_out = ""
+    signed_out = headers_dropped = ""
     had_grant = vault.grant_fingerprint() is not None
     if "url" in changed:
         if plan.client is None:
@@ -127,11 +138,16 @@ async def edit_connector(
         vault.save_wanted_scope(None)
         if had_grant:
             signed_out = f"the URL changed, so tether dropped the sign-in issued for {config.url}"
+        if plan.headers == {} and change.headers is None:
+            headers_dropped = (
+                f"the server changed, so tether dropped the headers saved for {config.url}: "
+                "give the new server's again if it needs them"
+            )
     elif plan.is_client_changed:
         vault.forget_grant()
         if had_grant:
             signed_out = "the OAuth client changed, so tether dropped the sign-in made with the old one"
-    return ConnectorEdited(new, tuple(changed), signed_out)
+    return ConnectorEdited(new, tuple(changed), signed_out, headers_dropped)
 
 
 def _plan(
@@ -194,6 +210,8 @@ def _plan(
     headers: dict[str, str] | None = None
     if change.headers is not None and dict(change.headers) != vault.load_headers():
         headers = dict(change.headers)
+    elif change.headers is None and _origin(url) != _origin(config.url or "") and vault.load_headers():
+        headers = {}  # static headers (API keys) were given for the old server: never sent to another
     new = dataclasses.replace(config, url=url, kind=kind, call_timeout_s=timeout_s)
     return _Plan(new, client, is_client_changed, headers), problems
 

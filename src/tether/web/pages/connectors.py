@@ -212,7 +212,10 @@ async def save_edit(request: Request) -> Response:
     notice = "Saved: " + ", ".join(CHANGE_WORDS.get(c, c) for c in edited.changed) + "."
     if edited.signed_out:
         notice += f" Signed out: {edited.signed_out}. Press Connect to sign in again."
-    return await _card(web, edited.config, notice, "warn" if edited.signed_out else "ok")
+    if edited.headers_dropped:
+        notice += f" Headers dropped: {edited.headers_dropped} (Edit, Headers)."
+    warn = edited.signed_out or edited.headers_dropped
+    return await _card(web, edited.config, notice, "warn" if warn else "ok")
 
 
 async def disconnect(request: Request) -> Response:
