@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from tether.connectors.machine import machine_client
+from tether.connectors.machine import CLI_NAMES, FieldNames, check_machine_client
 from tether.connectors.vault import ConnectorVault, StoredClient
 from tether.core.storage import SourceStore
 from tether.errors import SourceError, UsageError
@@ -91,10 +91,13 @@ def pre_registered(vault: ConnectorVault) -> StoredClient | None:
     return client if client is not None and client.is_pre_registered else None
 
 
-def check_change(config: SourceConfig, vault: ConnectorVault, change: ConnectorChange) -> dict[str, str]:
+def check_change(
+    config: SourceConfig, vault: ConnectorVault, change: ConnectorChange, *, names: FieldNames = CLI_NAMES
+) -> dict[str, str]:
     """Every problem of ``change`` by field (``url``, ``transport``, ``timeout_s``, ``client_id``,
-    ``client_secret``); empty when it can be saved."""
-    return _plan(config, vault, change)[1]
+    ``client_secret``, ``private_key``, ``signing_alg``), a machine client's in the words of
+    ``names``; empty when it can be saved."""
+    return _plan(config, vault, change, names)[1]
 
 
 async def edit_connector(
@@ -103,7 +106,7 @@ async def edit_connector(
     """Check ``change`` and save it; UsageError (nothing written) when a field is wrong."""
     if config.kind is SourceKind.STDIO:
         raise SourceError(f"'{config.name}' is a local server, not a connector")
-    plan, problems = _plan(config, vault, change)
+    plan, problems = _plan(config, vault, change, CLI_NAMES)
     if problems:
         raise UsageError("; ".join(f"{name}: {problem}" for name, problem in problems.items()))
     changed: list[str] = []
@@ -151,7 +154,7 @@ async def edit_connector(
 
 
 def _plan(
-    config: SourceConfig, vault: ConnectorVault, change: ConnectorChange
+    config: SourceConfig, vault: ConnectorVault, change: ConnectorChange, names: FieldNames
 ) -> tuple[_Plan, dict[str, str]]:
     problems: dict[str, str] = {}
     url = (config.url or "") if change.url is None else change.url.strip()
@@ -195,7 +198,7 @@ def _plan(
         )
     if is_machine and stored is not None:
         problems.pop("client_secret", None)
-        client = _machine_client(new_id, stored, change, problems)
+        client = _machine_client(new_id, stored, change, problems, names)
     elif new_id:
         client = _client(new_id, new_secret, stored if new_id == old_id else None)
     old_key = (old_id, old_secret, stored.private_key_pem if stored else None)
@@ -217,7 +220,11 @@ def _plan(
 
 
 def _machine_client(
-    client_id: str, stored: StoredClient, change: ConnectorChange, problems: dict[str, str]
+    client_id: str,
+    stored: StoredClient,
+    change: ConnectorChange,
+    problems: dict[str, str],
+    names: FieldNames,
 ) -> StoredClient | None:
     """The edited client_credentials client: a new secret replaces the key and the other way round."""
     secret = change.client_secret or None
@@ -226,11 +233,11 @@ def _machine_client(
         secret = None if change.clear_client_secret else stored.info.client_secret
         key = stored.private_key_pem
     alg = change.signing_alg or (stored.signing_alg if key == stored.private_key_pem else None)
-    try:
-        return machine_client(client_id, client_secret=secret, private_key_pem=key, signing_alg=alg)
-    except UsageError as error:
-        problems["private_key" if key else "client_secret"] = str(error)
-        return None
+    client, machine_problems = check_machine_client(
+        client_id, client_secret=secret, private_key_pem=key, signing_alg=alg, names=names
+    )
+    problems.update(machine_problems)
+    return client
 
 
 def _client(client_id: str, client_secret: str | None, previous: StoredClient | None) -> StoredClient:

@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
 
@@ -32,6 +33,19 @@ ASSERTION_LIFETIME_S = 300
 _ES256_HALF_BYTES = 32
 
 
+@dataclass(frozen=True, slots=True)
+class FieldNames:
+    """How an interface names the settings of a machine client in its messages."""
+
+    client_id: str
+    client_secret: str
+    private_key: str
+    signing_alg: str
+
+
+CLI_NAMES = FieldNames("--client-id", "--client-secret", "--private-key-file", "--signing-alg")
+
+
 def machine_client(
     client_id: str,
     *,
@@ -40,37 +54,75 @@ def machine_client(
     signing_alg: str | None = None,
 ) -> StoredClient:
     """The stored client of a machine-to-machine connector; UsageError says what to fix."""
+    client, problems = check_machine_client(
+        client_id, client_secret=client_secret, private_key_pem=private_key_pem, signing_alg=signing_alg
+    )
+    if client is None:
+        raise UsageError("; ".join(problems.values()))
+    return client
+
+
+def check_machine_client(
+    client_id: str,
+    *,
+    client_secret: str | None = None,
+    private_key_pem: str | None = None,
+    signing_alg: str | None = None,
+    names: FieldNames = CLI_NAMES,
+) -> tuple[StoredClient | None, dict[str, str]]:
+    """The client, or every problem by field (``client_id``, ``client_secret``, ``private_key``,
+    ``signing_alg``) in the words of the interface that asked (``names``)."""
+    problems: dict[str, str] = {}
     client_id = client_id.strip()
     if not client_id:
-        raise UsageError("a client_credentials connector needs --client-id")
-    if bool(client_secret) == bool(private_key_pem):
-        raise UsageError("give the client's --client-secret or its --private-key-file (one of them)")
-    if signing_alg is not None and not private_key_pem:
-        raise UsageError("--signing-alg goes with --private-key-file")
+        problems["client_id"] = f"a client_credentials connector needs {names.client_id}"
+    if client_secret and private_key_pem:
+        problems["private_key"] = (
+            f"give the client's {names.client_secret} or its {names.private_key}: one of them, not both"
+        )
+    elif not client_secret and not private_key_pem:
+        problems["client_secret"] = (
+            f"give the client's {names.client_secret} or its {names.private_key} (one of them)"
+        )
+    alg: SigningAlg | None = None
+    if signing_alg is not None and signing_alg.upper() not in SIGNING_ALGS:
+        problems["signing_alg"] = f"{names.signing_alg} is RS256 or ES256, not '{signing_alg}'"
+    elif signing_alg is not None and not private_key_pem:
+        problems["signing_alg"] = f"{names.signing_alg} goes with {names.private_key}"
     if private_key_pem:
-        alg = check_private_key(private_key_pem, signing_alg)
+        try:
+            checked_alg = None if "signing_alg" in problems else signing_alg
+            alg = check_private_key(private_key_pem, checked_alg, names=names)
+        except UsageError as error:
+            problems.setdefault("private_key", str(error))
+    if problems:
+        return None, problems
+    if private_key_pem:
         info = OAuthClientInformationFull(
             client_id=client_id,
             grant_types=["client_credentials"],
             token_endpoint_auth_method="private_key_jwt",
         )
-        return StoredClient(
+        client = StoredClient(
             info=info,
             is_pre_registered=True,
             is_client_credentials=True,
             private_key_pem=private_key_pem,
             signing_alg=alg,
         )
+        return client, problems
     info = OAuthClientInformationFull(
         client_id=client_id,
         client_secret=client_secret,
         grant_types=["client_credentials"],
         token_endpoint_auth_method="client_secret_basic",
     )
-    return StoredClient(info=info, is_pre_registered=True, is_client_credentials=True)
+    return StoredClient(info=info, is_pre_registered=True, is_client_credentials=True), problems
 
 
-def check_private_key(private_key_pem: str, signing_alg: str | None) -> SigningAlg:
+def check_private_key(
+    private_key_pem: str, signing_alg: str | None, *, names: FieldNames = CLI_NAMES
+) -> SigningAlg:
     """The algorithm ``private_key_pem`` signs with: RS256 for RSA keys, ES256 for P-256 keys."""
     key = _load_key(private_key_pem)
     if isinstance(key, rsa.RSAPrivateKey):
@@ -81,7 +133,7 @@ def check_private_key(private_key_pem: str, signing_alg: str | None) -> SigningA
         raise UsageError("the private key must be an RSA key (RS256) or an EC P-256 key (ES256)")
     if signing_alg is not None and signing_alg.upper() != natural:
         raise UsageError(
-            f"--signing-alg {signing_alg} does not fit this key: it signs with {natural} "
+            f"{names.signing_alg} {signing_alg} does not fit this key: it signs with {natural} "
             f"(RS256 needs an RSA key, ES256 an EC P-256 key)"
         )
     return natural
@@ -151,7 +203,7 @@ def _load_key(private_key_pem: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePriva
         key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise UsageError(
-            "the private key file is not an unencrypted PEM private key (PKCS#8 or traditional); "
+            "the private key is not an unencrypted PEM private key (PKCS#8 or traditional); "
             "export it without a passphrase, e.g. `openssl pkcs8 -topk8 -nocrypt -in key.pem`"
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):

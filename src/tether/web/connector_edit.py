@@ -1,7 +1,8 @@
 """The "Edit connector" form: prefilled from what is stored, read back into a ConnectorChange.
 
-Secrets (the client secret, the header values) never go back to the page: their fields show
-only whether something is saved; an empty field keeps it, a "remove" box deletes it. The form
+Secrets (the client secret, a machine client's private key, the header values) never go back to
+the page: their fields show only whether something is saved; an empty field keeps it, a "remove"
+box deletes it. The form
 carries a version of everything it edits (an HMAC, so it reveals nothing about the secrets):
 a save over someone else's newer save is refused and shown with the typed values kept.
 """
@@ -17,6 +18,7 @@ from starlette.datastructures import FormData
 
 from tether.connectors.editing import ConnectorChange, pre_registered
 from tether.connectors.headers import parse_helper_output
+from tether.connectors.machine import SIGNING_ALGS
 from tether.connectors.vault import ConnectorVault
 from tether.types import SourceConfig, SourceKind
 
@@ -34,6 +36,10 @@ class EditForm:
     timeout_s: str = "60"
     client_id: str = ""
     has_client_secret: bool = False
+    is_machine: bool = False
+    """A client_credentials client: its secret or private key can be replaced."""
+    has_private_key: bool = False
+    signing_alg: str = ""
     header_names: tuple[str, ...] = ()
     is_signed_in: bool = False
     errors: dict[str, str] = field(default_factory=dict[str, str])
@@ -52,7 +58,9 @@ def edit_version(key: bytes, config: SourceConfig, vault: ConnectorVault) -> str
         config.kind.value,
         config.call_timeout_s,
         vault.load_headers(),
-        [client.info.client_id, client.info.client_secret] if client is not None else None,
+        [client.info.client_id, client.info.client_secret, client.private_key_pem, client.signing_alg]
+        if client is not None
+        else None,
     ]
     return hmac.new(key, json.dumps(edited, sort_keys=True).encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -68,14 +76,18 @@ def stored_form(key: bytes, config: SourceConfig, vault: ConnectorVault) -> Edit
         timeout_s=f"{config.call_timeout_s:g}",
         client_id=client.info.client_id if client is not None else "",
         has_client_secret=client is not None and bool(client.info.client_secret),
+        is_machine=client is not None and client.is_client_credentials,
+        has_private_key=client is not None and bool(client.private_key_pem),
+        signing_alg=(client.signing_alg or "") if client is not None else "",
         header_names=tuple(sorted(vault.load_headers())),
         is_signed_in=vault.grant_fingerprint() is not None,
     )
 
 
-def read_edit_form(posted: FormData, stored: EditForm) -> EditForm:
+def read_edit_form(posted: FormData, stored: EditForm, private_key: tuple[str, str] = ("", "")) -> EditForm:
     """What was typed, over ``stored`` (for the secret markers): the change it asks for, and the
-    errors of the fields that do not parse (those fields are left out of the change)."""
+    errors of the fields that do not parse (those fields are left out of the change).
+    ``private_key`` is what ``posted_private_key`` read: a machine client's new key."""
 
     def value(name: str) -> str:
         raw = posted.get(name)
@@ -89,6 +101,9 @@ def read_edit_form(posted: FormData, stored: EditForm) -> EditForm:
         timeout_s=value("timeout_s") or "60",
         client_id=value("client_id"),
         has_client_secret=stored.has_client_secret,
+        is_machine=stored.is_machine,
+        has_private_key=stored.has_private_key,
+        signing_alg=value("signing_alg") if stored.is_machine else stored.signing_alg,
         header_names=stored.header_names,
         is_signed_in=stored.is_signed_in,
     )
@@ -109,6 +124,18 @@ def read_edit_form(posted: FormData, stored: EditForm) -> EditForm:
             headers = parse_helper_output(value("headers"))
         except ValueError as error:
             errors["headers"] = f"one 'Name: value' per line: {error}"
+    if stored.is_machine and not typed.client_id:
+        errors["client_id"] = (
+            "this app signs in with its client id: type it (to sign in as a person instead, "
+            "remove the connector and add it again)"
+        )
+    pem, problem = private_key
+    if problem:
+        errors["private_key"] = problem
+    alg = value("signing_alg") or None
+    if alg is not None and alg not in SIGNING_ALGS:
+        errors["signing_alg"] = f"RS256 or ES256, not '{alg}'"
+        alg = None
     typed.change = ConnectorChange(
         url=typed.url,
         kind=kind,
@@ -117,6 +144,8 @@ def read_edit_form(posted: FormData, stored: EditForm) -> EditForm:
         client_id=typed.client_id,
         client_secret=value("client_secret") or None,
         clear_client_secret=value("clear_client_secret") == "on",
+        private_key_pem=pem or None,
+        signing_alg=alg if pem else None,  # a saved key keeps the algorithm it was checked with
     )
     return typed
 

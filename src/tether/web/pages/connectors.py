@@ -19,11 +19,17 @@ from starlette.responses import HTMLResponse, Response
 
 from tether.connectors.editing import check_change
 from tether.connectors.events import ConnectorSignedIn, ConnectorSignedOut
-from tether.errors import SourceError
+from tether.errors import SourceError, TetherError
 from tether.types import Actor, SourceConfig, SourceKind, SourceState
 from tether.web.catalog import Known, ToolLine
 from tether.web.connector_edit import EditForm, differences, read_edit_form, stored_form
-from tether.web.connector_form import ConnectorForm, parse_connector_form, save_client
+from tether.web.connector_form import (
+    WEB_NAMES,
+    ConnectorForm,
+    parse_connector_form,
+    posted_private_key,
+    save_client,
+)
 from tether.web.context import Web, actor, read_form, web_of
 from tether.web.signin import CALLBACK_PATH, FINISH_TIMEOUT_S, Flight, WebSignIn
 
@@ -53,6 +59,12 @@ class Reconnects(Protocol):
     def reconnect(self) -> None: ...
 
 
+@runtime_checkable
+class Fails(Protocol):
+    @property
+    def last_error(self) -> TetherError | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectorCard:
     name: str
@@ -68,6 +80,10 @@ class ConnectorCard:
     notice: str = ""
     notice_tone: str = "ok"
     edit: EditForm | None = None
+    error_code: str = ""
+    """The stable code of why it failed (e.g. ``client_credentials_refused``), when it did."""
+    is_machine: bool = False
+    """Signs in as this app (client_credentials): Connect asks for a token, no browser."""
 
 
 async def connectors_page(request: Request) -> Response:
@@ -95,7 +111,8 @@ async def card_fragment(request: Request) -> Response:
 
 async def add_connector(request: Request) -> Response:
     web = web_of(request)
-    form = parse_connector_form(await read_form(request))
+    posted = await read_form(request, max_files=1)
+    form = parse_connector_form(posted, await posted_private_key(posted))
     existing = {c.name for c in await web.backend.store.list_sources()}
     if form.config is not None and form.config.name in existing:
         form.errors["name"] = f"'{form.config.name}' is taken: pick another name"
@@ -105,7 +122,9 @@ async def add_connector(request: Request) -> Response:
     await web.backend.add_source(actor(request), config)
     vault = web.backend.connector_vault(config)
     vault.save_headers(form.headers)
-    if form.client_id:
+    if form.machine is not None:
+        vault.save_client(form.machine)  # gets its token as it starts: no browser
+    elif form.client_id:
         save_client(vault, form.client_id, form.client_secret)
     with anyio.move_on_after(START_WAIT_S):
         await web.backend.start_sources([config.name])
@@ -181,13 +200,14 @@ async def save_edit(request: Request) -> Response:
     the connector was saved elsewhere since the form was opened (409)."""
     web = web_of(request)
     name = request.path_params["name"]
-    posted = await read_form(request)
+    posted = await read_form(request, max_files=1)
+    private_key = await posted_private_key(posted)
     lock = web.state.setdefault("connector_edit_locks", {}).setdefault(name, anyio.Lock())
     async with lock:
         config = await _connector(web, name)
         vault = web.backend.connector_vault(config)
         stored = stored_form(_edit_key(web), config, vault)
-        typed = read_edit_form(posted, stored)
+        typed = read_edit_form(posted, stored, private_key)
         if typed.version != stored.version:
             typed.version = stored.version
             typed.current = differences(typed, stored)
@@ -199,7 +219,7 @@ async def save_edit(request: Request) -> Response:
             )
             typed.notice_tone = "bad"
             return await _card(web, config, "", "ok", edit=typed, status_code=409)
-        typed.errors = {**check_change(config, vault, typed.change), **typed.errors}
+        typed.errors = {**check_change(config, vault, typed.change, names=WEB_NAMES), **typed.errors}
         if typed.errors:
             typed.notice, typed.notice_tone = "Fix the fields marked below; nothing was saved.", "bad"
             return await _card(web, config, "", "ok", edit=typed, status_code=422)
@@ -274,30 +294,37 @@ async def card(
     label, tone = STATE_LABELS.get(state, (state.value, "off"))
     known = known or await Known.read(web)
     tools = await known.tool_lines(web, config.name)
+    vault = web.backend.connector_vault(config)
+    client = vault.load_client()
+    source = web.backend.host.source(config.name) if status is not None else None
+    failed = state in (SourceState.FAILED, SourceState.RESTARTING) and isinstance(source, Fails)
+    error = source.last_error if failed and isinstance(source, Fails) else None
     return ConnectorCard(
         name=config.name,
         url=config.url or "",
         transport="Streamable HTTP" if config.kind is SourceKind.HTTP else "SSE (legacy)",
         state=label,
         tone=tone,
-        detail=_detail(state, status.detail if status else ""),
+        detail=_detail(state, status.detail if status else "", config.name),
         is_enabled=config.is_enabled,
-        is_signed_in=web.backend.connector_vault(config).grant_fingerprint() is not None,
+        is_signed_in=vault.grant_fingerprint() is not None,
         is_transient=state in TRANSIENT,
         tools=tools,
         notice=notice,
         notice_tone=notice_tone,
         edit=edit,
+        error_code=error.code if error is not None else "",
+        is_machine=client is not None and client.is_client_credentials,
     )
 
 
-def _detail(state: SourceState, detail: str) -> str:
+def _detail(state: SourceState, detail: str, name: str) -> str:
     """The status detail in the UI's words (the sources phrase it for the command line)."""
     if state is SourceState.RUNNING:
         return ""
     if state is SourceState.NEEDS_SIGN_IN and "more permissions" not in detail:
         return "Press Connect to sign in."
-    return detail
+    return detail.replace(f"with `tether connector edit {name}`", "with Edit")
 
 
 async def _sign_in(web: Web, config: SourceConfig, sign_in: WebSignIn, who: Actor) -> str:
