@@ -2,8 +2,9 @@
 browser), edit, disconnect, enable, remove, and the tools each one offers.
 
 Connect runs ``connectors.login.sign_in_with`` with a ``WebSignIn``: the browser is sent to
-the authorization page and comes back to ``/oauth/callback``. Headers and client secrets
-go to the secret store and are never rendered back, not even into a form that failed.
+the authorization page and comes back to ``/oauth/callback``; a connector that signs in as
+this app (client credentials) gets its token with no browser. Headers, client secrets and
+private keys go to the secret store and are never rendered back, not even into a form that failed.
 """
 
 from __future__ import annotations
@@ -324,7 +325,7 @@ def _detail(state: SourceState, detail: str, name: str) -> str:
         return ""
     if state is SourceState.NEEDS_SIGN_IN and "more permissions" not in detail:
         return "Press Connect to sign in."
-    return detail.replace(f"with `tether connector edit {name}`", "with Edit")
+    return detail.replace(f"`tether connector edit {name}`", "Edit")  # the button on this card
 
 
 async def _sign_in(web: Web, config: SourceConfig, sign_in: WebSignIn, who: Actor) -> str:
