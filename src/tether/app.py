@@ -590,7 +590,14 @@ async def open_app(
             if settings.redis_url.strip():
                 from tether.store.relay import relayed_events  # only team mode loads redis
 
-                await team.enter_async_context(relayed_events(settings.redis_url.strip(), store, host.events))
+                await team.enter_async_context(
+                    relayed_events(
+                        settings.redis_url.strip(),
+                        store,
+                        host.events,
+                        verdict_poll_s=settings.relay_verdict_poll_s,
+                    )
+                )
             yield App(settings, store, secrets, host)
     finally:
         await store.close()

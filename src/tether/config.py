@@ -24,6 +24,10 @@ SETTINGS: dict[str, str] = {
     "redis_url": "Team mode: the Redis whose pub/sub relays approvals and activity between tether "
     "processes at once, e.g. redis://redis.internal:6379/0. Empty (default): each process sees the "
     "others' changes by watching the database. Env: TETHER_REDIS_URL.",
+    "relay_verdict_poll_s": "Team mode with redis_url: seconds between the database reads of a call "
+    "waiting for approval while the relay is up (a decision on another replica wakes it at once; "
+    "this only catches a lost message). Without the relay, or while Redis is away: every 0.1 s. "
+    "Default 1.",
     "host": "Address the web UI and HTTP gateway bind to. Default 127.0.0.1.",
     "port": "Port of the web UI and HTTP gateway. Default 8765.",
     "approval_timeout_s": "Seconds a call waits for an approval before it expires. Default 300.",
@@ -61,6 +65,7 @@ class Settings:
     config_file: Path
     database_url: str = ""
     redis_url: str = ""
+    relay_verdict_poll_s: float = 1.0
     host: str = "127.0.0.1"
     port: int = 8765
     approval_timeout_s: float = 300.0

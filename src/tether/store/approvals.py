@@ -2,14 +2,14 @@
 
 ``resolve_approval`` is a single conditional UPDATE (only while the verdict is NULL), so
 of several deciders in any number of processes exactly one wins. ``wait_for_verdict``
-polls because another process may decide; it must not hold a transaction while it waits.
+polls because another process may decide, and wakes at once when this process decides or a
+relay says another one did (``verdicts``); it must not hold a transaction while it waits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import anyio
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -18,9 +18,8 @@ from tether.errors import AlreadyExists, UnknownApproval
 from tether.store import rows
 from tether.store.engine import Database
 from tether.store.schema import approvals
+from tether.store.verdicts import VerdictSignals
 from tether.types import ApprovalRequest, Verdict
-
-VERDICT_POLL_INTERVAL_S = 0.1
 
 
 def _unknown(approval_id: str) -> UnknownApproval:
@@ -33,6 +32,7 @@ def _exists(approval_id: str) -> AlreadyExists:
 
 class ApprovalRepository:
     _db: Database
+    verdicts: VerdictSignals
 
     async def create_approval(self, request: ApprovalRequest) -> None:
         values = rows.approval_values(request)
@@ -62,7 +62,10 @@ class ApprovalRepository:
                 raise _unknown(approval_id)
             return False
 
-        return await self._db.write(write)
+        is_mine = await self._db.write(write)
+        if is_mine:
+            self.verdicts.decided(approval_id)
+        return is_mine
 
     async def get_approval(self, approval_id: str) -> StoredApproval:
         query = sa.select(approvals).where(approvals.c.id == approval_id)
@@ -84,9 +87,11 @@ class ApprovalRepository:
         """Return once the approval is decided, by this process or another one; cancel to stop."""
         query = sa.select(approvals.c.verdict).where(approvals.c.id == approval_id)
         while True:
-            row = await self._db.read(lambda conn: conn.execute(query).first())
-            if row is None:
-                raise _unknown(approval_id)
-            if row.verdict is not None:
-                return Verdict(row.verdict)
-            await anyio.sleep(VERDICT_POLL_INTERVAL_S)
+            # Listening before reading: a wake-up between the read and the wait is not lost.
+            with self.verdicts.waiting(approval_id) as waiter:
+                row = await self._db.read(lambda conn: conn.execute(query).first())
+                if row is None:
+                    raise _unknown(approval_id)
+                if row.verdict is not None:
+                    return Verdict(row.verdict)
+                await waiter.sleep(self.verdicts.poll_interval_s)

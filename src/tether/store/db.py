@@ -30,6 +30,7 @@ from tether.store.policies import PolicyRepository
 from tether.store.settings import SettingsRepository
 from tether.store.sources import CatalogRepository, SourceRepository
 from tether.store.tokens import TokenRepository
+from tether.store.verdicts import VerdictSignals
 from tether.types import ActivityRecord
 
 DATABASE_FILE = "tether.db"
@@ -51,6 +52,7 @@ class SqlStore(
     def __init__(self, db: Database, lane: SqliteLane | None = None) -> None:
         self._db = db
         self._lane = lane
+        self.verdicts = VerdictSignals()
         # On SQLite what every call does (read its policy, append its row) goes through the lane.
         self._cache = ReadCache(lane) if lane is not None else None
         self._appends = (

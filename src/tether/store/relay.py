@@ -1,8 +1,9 @@
 """Cross-replica events (team mode): host events relayed between tether processes over Redis pub/sub.
 
-A message names only what changed (an activity row's seq, an approval's id); the replica that
-hears it reads that row from the shared store and publishes what the store holds, so Redis is
-never trusted with content and a forged message shows nothing. Imported only with ``redis_url``.
+A message names only what changed (an activity row's seq, a pending or decided approval's id);
+the replica that hears it reads that row from the shared store and publishes what the store
+holds, or wakes the calls waiting for that verdict to read it, so Redis is never trusted with
+content and a forged message shows nothing. Imported only with ``redis_url``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from redis.exceptions import RedisError
 
 from tether.core.events import ApprovalPending, EventHub, HostEvent
 from tether.core.storage import ActivityFilter
-from tether.errors import StoreError, UnknownApproval
+from tether.errors import StoreError, UnknownApproval, UsageError
 from tether.store.db import SqlStore
+from tether.store.verdicts import RELAYED_POLL_INTERVAL_S
 
 CHANNEL_SETTING = "team.events_channel"
 """The setting naming the pub/sub channel: one per database, so teams can share a Redis."""
@@ -61,11 +63,21 @@ def describe_redis_url(url: str) -> str:
 class EventRelay:
     """Forwards this replica's events to the channel and publishes the other replicas' ones."""
 
-    def __init__(self, client: Redis, store: SqlStore, hub: EventHub, *, channel: str) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        store: SqlStore,
+        hub: EventHub,
+        *,
+        channel: str,
+        verdict_poll_s: float = RELAYED_POLL_INTERVAL_S,
+    ) -> None:
         self._client = client
         self._store = store
         self._hub = hub
         self.channel = channel
+        self.verdict_poll_s = verdict_poll_s
+        """How often a call waiting for approval still reads the database while this relay is up."""
         self.origin = secrets.token_hex(8)
         """This replica's id in messages, so it skips its own."""
         self._heard: collections.deque[_Key] = collections.deque(maxlen=RECENT_KEYS)
@@ -76,9 +88,24 @@ class EventRelay:
         async for event in events:
             await self._forward(event)
 
-    async def flush(self, events: MemoryObjectReceiveStream[HostEvent]) -> None:
-        """Forward what is still queued (a CLI command's last rows) before the process ends."""
+    async def announce(self, decided: MemoryObjectReceiveStream[str]) -> None:
+        """Announce the approvals decided here (their ids), so the others' waiters wake at once."""
+        async for approval_id in decided:
+            await self._announce(approval_id)
+
+    async def flush(
+        self,
+        events: MemoryObjectReceiveStream[HostEvent],
+        decided: MemoryObjectReceiveStream[str] | None = None,
+    ) -> None:
+        """Forward what is still queued (a CLI command's last verdicts and rows) before the process ends."""
         with anyio.move_on_after(FLUSH_TIMEOUT_S):
+            while decided is not None:
+                try:
+                    approval_id = decided.receive_nowait()
+                except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                    break
+                await self._announce(approval_id)
             while True:
                 try:
                     event = events.receive_nowait()
@@ -89,23 +116,30 @@ class EventRelay:
     async def receive(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Publish what other replicas announce; reconnects when Redis goes away. Runs until cancelled."""
         failures = 0
-        while True:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                task_status.started()
-                task_status = anyio.TASK_STATUS_IGNORED
-                failures = 0
-                messages = cast(AsyncIterator[dict[str, object]], pubsub.listen())
-                async for message in messages:
-                    await self.deliver(message.get("data"))
-            except (RedisError, OSError):
-                # Until Redis is back, the store watcher (App.watch_store) still brings changes.
-                await anyio.sleep(RECONNECT_AFTER_S[min(failures, len(RECONNECT_AFTER_S) - 1)])
-                failures += 1
-            finally:
-                with anyio.CancelScope(shield=True):
-                    await pubsub.aclose()
+        verdicts = self._store.verdicts
+        try:
+            while True:
+                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                try:
+                    await pubsub.subscribe(self.channel)
+                    verdicts.relay_up(self.verdict_poll_s)
+                    task_status.started()
+                    task_status = anyio.TASK_STATUS_IGNORED
+                    failures = 0
+                    messages = cast(AsyncIterator[dict[str, object]], pubsub.listen())
+                    async for message in messages:
+                        await self.deliver(message.get("data"))
+                except (RedisError, OSError):
+                    # Until Redis is back, the store watcher (App.watch_store) still brings changes,
+                    # and calls waiting for approval read their verdict at the fast pace again.
+                    verdicts.relay_down()
+                    await anyio.sleep(RECONNECT_AFTER_S[min(failures, len(RECONNECT_AFTER_S) - 1)])
+                    failures += 1
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await pubsub.aclose()
+        finally:
+            verdicts.relay_down()
 
     async def deliver(self, data: object) -> None:
         """Publish the row a message names, as the store has it; ignore anything else."""
@@ -118,8 +152,11 @@ class EventRelay:
         fields = cast(dict[str, object], message)
         if fields.get("origin") == self.origin:
             return
-        seq, approval_id = fields.get("activity"), fields.get("approval")
-        if isinstance(seq, int) and not isinstance(seq, bool):
+        seq, approval_id, decided = fields.get("activity"), fields.get("approval"), fields.get("decided")
+        if isinstance(decided, str):
+            # Only a wake-up: each waiter reads the verdict from the store, so a forged one decides nothing.
+            self._store.verdicts.wake(decided)
+        elif isinstance(seq, int) and not isinstance(seq, bool):
             self._remember(("activity", seq))
             query = ActivityFilter(after_seq=seq - 1, before_seq=seq + 1)
             for record in await self._store.records(query):
@@ -145,6 +182,15 @@ class EventRelay:
         with contextlib.suppress(RedisError, OSError):
             await self._client.publish(self.channel, message)
 
+    async def _announce(self, approval_id: str) -> None:
+        message = json.dumps({"origin": self.origin, "decided": approval_id})
+        # Shielded: a command that ends right after deciding must not cut its announcement short.
+        deadline = anyio.current_time() + FLUSH_TIMEOUT_S
+        with anyio.CancelScope(deadline=deadline, shield=True):
+            # If Redis is away, the others' waiters have gone back to reading the store every 0.1 s.
+            with contextlib.suppress(RedisError, OSError):
+                await self._client.publish(self.channel, message)
+
     def _remember(self, key: _Key) -> None:
         if key in self._heard_set:
             return
@@ -155,8 +201,21 @@ class EventRelay:
 
 
 @asynccontextmanager
-async def relayed_events(url: str, store: SqlStore, hub: EventHub) -> AsyncGenerator[EventRelay]:
-    """Relay ``hub``'s events to and from the other replicas on ``url``'s Redis for the block."""
+async def relayed_events(
+    url: str,
+    store: SqlStore,
+    hub: EventHub,
+    *,
+    verdict_poll_s: float = RELAYED_POLL_INTERVAL_S,
+) -> AsyncGenerator[EventRelay]:
+    """Relay ``hub``'s events and ``store``'s verdicts to and from the other replicas on ``url``'s
+    Redis for the block. While it is up, calls waiting for approval read the store every
+    ``verdict_poll_s`` only: a verdict decided on another replica wakes them at once."""
+    if not verdict_poll_s > 0:
+        raise UsageError(
+            f"relay_verdict_poll_s must be more than 0 seconds, got {verdict_poll_s:g}: "
+            f"set it to {RELAYED_POLL_INTERVAL_S:g} or unset it"
+        )
     where = describe_redis_url(url)
     try:
         client = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S)
@@ -174,17 +233,18 @@ async def relayed_events(url: str, store: SqlStore, hub: EventHub) -> AsyncGener
                 "and that TETHER_REDIS_URL names it, or unset it to use the store watcher alone"
             ) from None
         channel = await store.setting_or_default(CHANNEL_SETTING, "tether:" + secrets.token_hex(8))
-        relay = EventRelay(client, store, hub, channel=str(channel))
-        with hub.subscribe() as events:
+        relay = EventRelay(client, store, hub, channel=str(channel), verdict_poll_s=verdict_poll_s)
+        with hub.subscribe() as events, store.verdicts.announced() as decided:
             async with anyio.create_task_group() as tg:
                 await tg.start(relay.receive)
                 tg.start_soon(relay.send, events)
+                tg.start_soon(relay.announce, decided)
                 try:
                     yield relay
                 finally:
                     tg.cancel_scope.cancel()
             with anyio.CancelScope(shield=True):
-                await relay.flush(events)
+                await relay.flush(events, decided)
     finally:
         with anyio.CancelScope(shield=True):
             await client.aclose()
