@@ -258,3 +258,49 @@ async def test_the_credentials_only_go_to_the_issuer_that_first_accepted_them(se
             assert source.last_error is not None
             assert source.last_error.code == "issuer_mismatch"
         assert elsewhere.authority.client_credentials_count == 0
+
+
+async def test_a_new_client_id_alone_keeps_the_secret_bound_to_its_issuer_and_a_new_url_unbinds_it(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    async with serve_tasks() as server, serve_tasks() as elsewhere:
+        for authority in (server.authority, elsewhere.authority):
+            authority.register_service_client("robot", SECRET)
+            authority.register_service_client("robot-2", SECRET)
+        code, out, err = await tether(
+            home,
+            "connector",
+            "add",
+            "tasks",
+            server.mcp_url,
+            "--client-credentials",
+            "--client-id",
+            "robot",
+            "--client-secret",
+            SECRET,
+        )
+        assert code == 0, out + err
+        vault = vault_for(home, "tasks", server.mcp_url)
+        bound = vault.load_client()
+        assert bound is not None
+        assert bound.info.issuer is not None
+
+        code, out, err = await tether(home, "connector", "edit", "tasks", "--client-id", "robot-2")
+        assert code == 0, out + err
+        stored = vault.load_client()
+        assert stored is not None
+        assert stored.info.client_id == "robot-2"
+        assert stored.info.issuer == bound.info.issuer  # the same secret: still bound
+
+        server.quirks.authorization_server = elsewhere.base_url  # the server now points elsewhere
+        code, out, err = await tether(home, "connector", "test", "tasks")
+        assert code != 0, out + err
+        assert elsewhere.authority.client_credentials_count == 0
+
+        code, out, err = await tether(home, "connector", "edit", "tasks", "--url", elsewhere.mcp_url)
+        assert code == 0, out + err
+        moved = vault.load_client()
+        assert moved is not None
+        assert moved.info.client_id == "robot-2"
+        assert moved.info.issuer is None  # a new URL unbinds it

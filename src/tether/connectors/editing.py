@@ -136,7 +136,9 @@ async def edit_connector(
         if plan.client is None:
             vault.forget_client()  # registered automatically with the old server
         elif plan.client.is_client_credentials:
-            vault.save_client(plan.client)  # not bound to the old server's issuer any more
+            # Not bound to the old server's issuer any more.
+            unbound = plan.client.info.model_copy(update={"issuer": None})
+            vault.save_client(plan.client.model_copy(update={"info": unbound}))
         vault.forget_grant()
         vault.save_wanted_scope(None)
         if had_grant:
@@ -237,6 +239,11 @@ def _machine_client(
         client_id, client_secret=secret, private_key_pem=key, signing_alg=alg, names=names
     )
     problems.update(machine_problems)
+    if client is not None and not (change.client_secret or change.private_key_pem):
+        # The same secret or key (under a new id, say) stays bound to the issuer that accepted it:
+        # only giving it again re-binds it, as a new URL does.
+        info = client.info.model_copy(update={"issuer": stored.info.issuer})
+        client = client.model_copy(update={"info": info})
     return client
 
 
