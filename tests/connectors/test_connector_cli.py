@@ -157,3 +157,19 @@ async def test_login_reads_oauth_client_metadata_url_and_refuses_a_bad_one(tmp_p
         assert code == 0, err
         assert "signed in" in out
         assert len(server.authority.grants.clients) == 1
+
+
+async def test_brackets_in_a_url_or_a_servers_words_are_printed_as_text_not_markup(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    url = "http://127.0.0.1:9/mcp[/]?team=[bold]ops"  # nothing listens on the discard port
+    code, out, err = await tether(home, "connector", "add", "odd", url)
+    assert code == 0, out + err
+    assert "Traceback" not in err
+    assert url in out.replace("\n", "")
+    code, out, err = await tether(home, "connector", "list")
+    assert code == 0, out + err
+    assert "[/]" in out
+    code, out, err = await tether(home, "connector", "test", "odd")
+    assert code == 7, out + err  # source_error, one line, no traceback
+    assert "Traceback" not in err
+    assert "[bold]ops" in err.replace("\n", "")

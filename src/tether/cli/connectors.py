@@ -317,9 +317,9 @@ def list_connectors() -> None:
             for config in configs:
                 status = statuses.get(config.name)
                 state = _STATE_STYLE.get(status.state, status.state.value) if status else "disabled"
-                table.add_row(
-                    config.name, config.url or "", config.kind.value, state, status.detail if status else ""
-                )
+                # The URL and the detail (which may quote a server's own words) are text, not markup.
+                detail = escape(status.detail) if status else ""
+                table.add_row(config.name, escape(config.url or ""), config.kind.value, state, detail)
             console.print(table)
 
     run(main)
@@ -367,4 +367,5 @@ def _print_status(tether: App, name: str, *, added: bool = False) -> None:
     status = tether.host.source(name).status
     state = _STATE_STYLE.get(status.state, status.state.value)
     prefix = f"added [bold]{name}[/]: " if added else f"[bold]{name}[/]: "
-    console.print(f"{prefix}{state}" + (f" — {status.detail}" if status.detail else ""), highlight=False)
+    detail = f" — {escape(status.detail)}" if status.detail else ""
+    console.print(f"{prefix}{state}{detail}", highlight=False)

@@ -8,6 +8,7 @@ from typing import TypeVar
 import anyio
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tether import errors
 
@@ -45,7 +46,7 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
     except errors.TetherError as error:
         if options["debug"]:
             raise
-        err_console.print(f"[bold red]error[/]: {error.message}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error[/]: {escape(error.message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(exit_code_for(error)) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
