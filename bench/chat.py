@@ -10,6 +10,7 @@ itself costs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
@@ -127,7 +128,11 @@ async def measure_turns(*, turns: int, repeats: int) -> tuple[list[Row], tuple[f
                         await run_case(case, turn, calls=turns, repeats=1)
                         case.cpu_s += time.process_time() - started
     rows = compare("chat turn", baseline, [loop])
-    rows += compare("chat turn", direct, [baseline])[1:]
+    # The host's own cost, for reference: the same agent calling the MCP client with no host.
+    rows += [
+        dataclasses.replace(row, case=f"{row.case} (vs no host)")
+        for row in compare("chat turn", direct, [baseline])[1:]
+    ]
     # run_case warms up with turns // 20 extra turns per block; CPU is per measured-or-warm-up turn.
     per_block = turns + max(1, turns // 20)
     cpu_ms = tuple(round(c.cpu_s / (per_block * repeats) * 1000, 2) for c in (baseline, loop))
