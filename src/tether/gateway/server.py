@@ -202,22 +202,9 @@ class Gateway:
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and self._asking.can_run(ctx):
             return await self._call_asked(ctx, caller, tool, arguments, approvers)
 
-        async def forward_progress(progress: float, total: float | None, message: str | None) -> None:
-            await ctx.session.report_progress(progress, total, message)
-
-        reset = call_progress.set(forward_progress)
         # The source of the call may ask this client (gateway/peer.py): one object, no await.
-        reset_peer = call_peer.set(ClientPeer(ctx, self._log_levels, self.host, caller.actor, tool.name))
-        try:
-            result = await self.host.call_tool(
-                caller.actor, tool.qualified_name, arguments, approvers=approvers
-            )
-        except TetherError as error:
-            return refusal(error, source=tool.source)
-        finally:
-            call_peer.reset(reset_peer)
-            call_progress.reset(reset)
-        return wire_result(result)
+        peer = ClientPeer(ctx, self._log_levels, self.host, caller.actor, tool.name)
+        return await self._call_host(caller, tool, arguments, approvers, peer, lambda: ctx)
 
     async def _call_asked(
         self,
@@ -231,23 +218,37 @@ class Gateway:
         and the client answers the source's questions with input_required rounds."""
 
         async def run(peer: ClientPeer, current: Callable[[], Context]) -> HandlerResult:
-            async def forward_progress(progress: float, total: float | None, message: str | None) -> None:
-                await current().session.report_progress(progress, total, message)
-
-            reset = call_progress.set(forward_progress)
-            reset_peer = call_peer.set(peer)
-            try:
-                result = await self.host.call_tool(
-                    caller.actor, tool.qualified_name, arguments, approvers=approvers
-                )
-            except TetherError as error:
-                return refusal(error, source=tool.source)
-            finally:
-                call_peer.reset(reset_peer)
-                call_progress.reset(reset)
-            return wire_result(result)
+            return await self._call_host(caller, tool, arguments, approvers, peer, current)
 
         return await self._asking.start(ctx, (self._log_levels, self.host, caller.actor, tool.name), run)
+
+    async def _call_host(
+        self,
+        caller: Caller,
+        tool: HostedTool,
+        arguments: dict[str, JSON],
+        approvers: list[Approver],
+        peer: ClientPeer,
+        current: Callable[[], Context],
+    ) -> HandlerResult:
+        """``Host.call_tool`` with the call's progress going to, and the source's questions
+        reaching, the client of ``current()`` (the request that now answers for the call)."""
+
+        async def forward_progress(progress: float, total: float | None, message: str | None) -> None:
+            await current().session.report_progress(progress, total, message)
+
+        reset = call_progress.set(forward_progress)
+        reset_peer = call_peer.set(peer)
+        try:
+            result = await self.host.call_tool(
+                caller.actor, tool.qualified_name, arguments, approvers=approvers
+            )
+        except TetherError as error:
+            return refusal(error, source=tool.source)
+        finally:
+            call_peer.reset(reset_peer)
+            call_progress.reset(reset)
+        return wire_result(result)
 
     async def _search(self, caller: Caller, arguments: Mapping[str, JSON]) -> HandlerResult:
         query, limit = arguments.get("query", ""), arguments.get("limit", search.DEFAULT_LIMIT)
