@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from mcp import MCPError, types
@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 PASSED_LOG_LEVEL: types.LoggingLevel = "info"
 """The level a 2026-07-28 source is asked to log from (it logs only when asked, per request)."""
 
+AnswerT = TypeVar("AnswerT")
 SamplingAnswer = types.CreateMessageResult | types.CreateMessageResultWithTools | types.ErrorData
 
 
@@ -106,38 +107,44 @@ class SourcePeers:
     async def sampling(
         self, context: ClientRequestContext, params: types.CreateMessageRequestParams
     ) -> SamplingAnswer:
-        try:
-            call = self._call_for("sampling")
-            with call.paused():
-                answer = await call.peer.create_message(self.source, _as_json(params))
+        def parse(answer: JSONObject) -> types.CreateMessageResult | types.CreateMessageResultWithTools:
             if isinstance(answer.get("content"), list):
                 return types.CreateMessageResultWithTools.model_validate(answer)
             return types.CreateMessageResult.model_validate(answer)
-        except MCPError as error:
-            return error.error
-        except TetherError as error:
-            return types.ErrorData(code=types.INVALID_REQUEST, message=f"{error.message} [{error.code}]")
-        except ValidationError as error:
-            return types.ErrorData(
-                code=types.INTERNAL_ERROR, message=f"the client's sampling result is not valid MCP: {error}"
-            )
+
+        return await self._ask(
+            "sampling", lambda peer: peer.create_message(self.source, _as_json(params)), parse
+        )
 
     async def elicitation(
         self, context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult | types.ErrorData:
+        return await self._ask(
+            "elicitation",
+            lambda peer: peer.elicit(self.source, _as_json(params)),
+            types.ElicitResult.model_validate,
+        )
+
+    async def _ask(
+        self,
+        what: str,
+        ask: Callable[[CallPeer], Awaitable[JSONObject]],
+        parse: Callable[[JSONObject], AnswerT],
+    ) -> AnswerT | types.ErrorData:
+        """Ask the client of the running call (its timeout paused meanwhile); an MCP error if
+        there is none, it refuses, or its answer is not valid MCP."""
         try:
-            call = self._call_for("elicitation")
+            call = self._call_for(what)
             with call.paused():
-                answer = await call.peer.elicit(self.source, _as_json(params))
-            return types.ElicitResult.model_validate(answer)
+                answer = await ask(call.peer)
+            return parse(answer)
         except MCPError as error:
             return error.error
         except TetherError as error:
             return types.ErrorData(code=types.INVALID_REQUEST, message=f"{error.message} [{error.code}]")
         except ValidationError as error:
             return types.ErrorData(
-                code=types.INTERNAL_ERROR,
-                message=f"the client's elicitation result is not valid MCP: {error}",
+                code=types.INTERNAL_ERROR, message=f"the client's {what} result is not valid MCP: {error}"
             )
 
     async def logging(self, params: types.LoggingMessageNotificationParams) -> None:
