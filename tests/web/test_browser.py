@@ -116,11 +116,9 @@ class Shots:
             await page.screenshot(path=str(DOCS_SCREENSHOTS / f"{doc}.png"))
 
 
-async def test_a_person_installs_connects_allows_approves_and_audits(tmp_path: Path) -> None:
-    playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is missing")
-    expect = playwright_api.expect
-    expect.set_options(timeout=STEP_MS)
-    env = {
+def serve_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a ``tether serve`` on its own data dir under ``tmp_path``."""
+    return {
         **os.environ,
         "TETHER_HOME": str(tmp_path / "home"),
         "TETHER_CONFIG": str(tmp_path / "tether.toml"),
@@ -129,6 +127,13 @@ async def test_a_person_installs_connects_allows_approves_and_audits(tmp_path: P
         "PYTHONUNBUFFERED": "1",
         "COLUMNS": "200",
     }
+
+
+async def test_a_person_installs_connects_allows_approves_and_audits(tmp_path: Path) -> None:
+    playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is missing")
+    expect = playwright_api.expect
+    expect.set_options(timeout=STEP_MS)
+    env = serve_env(tmp_path)
     bundle = tmp_path / "keyed.mcpb"
     bundle.write_bytes(pack_bundle(python_extension(tmp_path / "keyed", keyed_manifest())))
     notes = tmp_path / "notes"

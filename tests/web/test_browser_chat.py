@@ -9,7 +9,6 @@ with TETHER_UPDATE_SCREENSHOTS=1), as in test_browser.py.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -19,7 +18,15 @@ import pytest
 
 from tests.chat.openai_server import ChatServer, Reply
 from tests.connectors.servers import serve_app
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, STEP_MS, UNLABELLED, Shots, tether_serve
+from tests.web.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    STEP_MS,
+    UNLABELLED,
+    Shots,
+    serve_env,
+    tether_serve,
+)
 
 ECHO_SERVER = Path(__file__).parents[1] / "servers" / "echo_server.py"
 
@@ -33,15 +40,7 @@ async def test_a_person_chats_sees_the_answer_stream_and_approves_a_call_inline(
     playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is missing")
     expect = playwright_api.expect
     expect.set_options(timeout=STEP_MS)
-    env = {
-        **os.environ,
-        "TETHER_HOME": str(tmp_path / "home"),
-        "TETHER_CONFIG": str(tmp_path / "tether.toml"),
-        "TETHER_SECRETS_BACKEND": "file",
-        "TETHER_START_TIMEOUT_S": "15",
-        "PYTHONUNBUFFERED": "1",
-        "COLUMNS": "200",
-    }
+    env = serve_env(tmp_path)
     with anyio.fail_after(60):
         added = await anyio.run_process(
             [sys.executable, "-m", "tether", "source", "add", "echo", "--", sys.executable, str(ECHO_SERVER)],

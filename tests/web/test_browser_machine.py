@@ -6,13 +6,12 @@ connector gets its token without a browser sign-in, and the secret never reaches
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.connectors.servers import serve_tasks
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, STEP_MS, tether_serve
+from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, STEP_MS, serve_env, tether_serve
 
 SECRET = "robot-browser-secret-4411"
 
@@ -26,14 +25,7 @@ async def test_a_person_adds_a_connector_that_signs_in_as_this_app(tmp_path: Pat
     playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is missing")
     expect = playwright_api.expect
     expect.set_options(timeout=STEP_MS)
-    env = {
-        **os.environ,
-        "TETHER_HOME": str(tmp_path / "home"),
-        "TETHER_CONFIG": str(tmp_path / "tether.toml"),
-        "TETHER_SECRETS_BACKEND": "file",
-        "TETHER_START_TIMEOUT_S": "15",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = serve_env(tmp_path)
     async with (
         serve_tasks() as tasks,
         tether_serve(env) as serve,
